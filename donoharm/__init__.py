@@ -1,0 +1,35 @@
+"""Do No Harm: 'do no harm' protocols as offline checklists with signed audit records."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import db, library
+from .config import ROOT, instance_path, load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; `test_config` overrides configuration for tests."""
+    instance = instance_path()
+    if test_config and test_config.get("INSTANCE"):
+        instance = test_config["INSTANCE"]
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(instance))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    library.init_app(app)
+
+    from . import cli, web
+
+    cli.init_app(app)
+    web.init_app(app)
+    return app

@@ -1,0 +1,71 @@
+"""Runs and their append-only event log."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+RUN_COLUMNS = """r.id, r.protocol_id, r.protocol_version, r.protocol_sha256, r.label, r.mode, r.language,
+    u.username AS created_by, r.created_by AS creator_id, r.created_at, r.received_at, r.genesis_hash,
+    r.status, r.head_hash, r.event_count, r.submitted_at, r.updated_at"""
+
+
+def insert_run(db: Database, run: dict[str, Any], creator_id: int) -> None:
+    db.execute(
+        """INSERT INTO runs (id, protocol_id, protocol_version, protocol_sha256, label, mode, language,
+               created_by, created_at, received_at, genesis_hash, head_hash, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [run["id"], run["protocol_id"], run["protocol_version"], run["protocol_sha256"], run["label"],
+         run["mode"], run.get("language", "en"), creator_id, run["created_at"], run["received_at"],
+         run["genesis_hash"], run["genesis_hash"], run["received_at"]],
+    )
+
+
+def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
+    row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs r JOIN users u ON u.id = r.created_by WHERE r.id = ?",
+                     [run_id]).fetchone()
+    return dict(row) if row else None
+
+
+def runs_of(db: Database, creator_id: int) -> list[dict[str, Any]]:
+    """A user's runs, most recently changed first."""
+    rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs r JOIN users u ON u.id = r.created_by "
+                      "WHERE r.created_by = ? ORDER BY r.updated_at DESC", [creator_id])
+    return [dict(r) for r in rows]
+
+
+def _event(row: Any) -> dict[str, Any]:
+    event = dict(row)
+    event["run"] = event.pop("run_id")
+    event["value"] = json.loads(event["value"]) if event["value"] is not None else None
+    return event
+
+
+def events_of(db: Database, run_id: str) -> list[dict[str, Any]]:
+    """Every event of a run in sequence order."""
+    rows = db.execute("SELECT * FROM events WHERE run_id = ? ORDER BY seq", [run_id])
+    return [_event(r) for r in rows]
+
+
+def find_event(db: Database, event_id: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT * FROM events WHERE id = ?", [event_id]).fetchone()
+    return _event(row) if row else None
+
+
+def insert_events(db: Database, events: list[dict[str, Any]]) -> None:
+    db.conn.executemany(
+        """INSERT INTO events (id, run_id, seq, type, step, value, note, at, received_at, actor,
+               prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [[e["id"], e["run"], e["seq"], e["type"], e["step"],
+          json.dumps(e["value"]) if e["value"] is not None else None,
+          e["note"], e["at"], e["received_at"], e["actor"], e["prev_hash"], e["hash"]] for e in events],
+    )
+
+
+def update_run_summary(db: Database, run_id: str, status: str, head_hash: str, event_count: int,
+                       submitted_at: str | None, updated_at: str) -> None:
+    """Refresh the columns cached from the event fold (used by lists and queues)."""
+    db.execute("UPDATE runs SET status = ?, head_hash = ?, event_count = ?, "
+               "submitted_at = COALESCE(?, submitted_at), updated_at = ? WHERE id = ?",
+               [status, head_hash, event_count, submitted_at, updated_at, run_id])

@@ -1,0 +1,228 @@
+"""Parse and validate protocol YAML, reporting every problem with its YAML line."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .model import KINDS, Protocol, build_protocol
+
+MAX_BYTES = 256 * 1024
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a protocol file, located by line."""
+
+    source: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message}
+
+
+class ProtocolError(Exception):
+    """A protocol document could not be loaded; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files("donoharm.protocols").joinpath("schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+SCHEMA = _schema()
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+class _Builder:
+    """Turn a composed YAML node tree into Python data and a path -> line map."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.lines: dict[Path_, int] = {(): 1}
+        self.problems: list[Problem] = []
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    self.problems.append(Problem(self.source, line, f"field name {key!r} must be text"))
+                    continue
+                if key in result:
+                    self.problems.append(Problem(self.source, line, f"field '{key}' appears twice"))
+                    continue
+                self.lines[path + (key,)] = line
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[path + (index,)] = item.start_mark.line + 1
+                items.append(self.build(item, path + (index,)))
+            return items
+        return self.constructor.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    """Parse YAML text into data plus the line of every key and list item."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1
+                raise ProtocolError([Problem(source, line, "YAML aliases (*name) are not allowed")])
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            raise ProtocolError([Problem(source, 1, "the file is empty")])
+        builder = _Builder(source)
+        data = builder.build(node, ())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        detail = error.problem or error.context or "invalid YAML"
+        raise ProtocolError([Problem(source, line, f"not valid YAML: {detail}")]) from None
+    except yaml.YAMLError as error:
+        raise ProtocolError([Problem(source, 1, f"not valid YAML: {error}")]) from None
+    except RecursionError:
+        raise ProtocolError([Problem(source, 1, "the YAML is nested too deeply")]) from None
+    if builder.problems:
+        raise ProtocolError(builder.problems)
+    return data, builder.lines
+
+
+def _line_for(lines: dict[Path_, int], path: Path_) -> int:
+    while path not in lines:
+        path = path[:-1]
+    return lines[path]
+
+
+def _field_name(path: Path_) -> str:
+    names = [str(part) for part in path if isinstance(part, str)]
+    return names[-1] if names else "document"
+
+
+def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_, str]]:
+    """Translate one schema error into messages a trainer understands."""
+    path = tuple(error.absolute_path)
+    name = _field_name(path)
+    value = error.instance
+    kind = error.validator
+    if kind == "required":
+        missing = [key for key in error.validator_value if key not in value]
+        if "options" in missing:
+            return [(path, "a choice step needs 'options' (at least two)")]
+        return [(path, f"missing required field '{key}'") for key in missing]
+    if kind == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        return [(path + (key,), f"unknown field '{key}'") for key in value if key not in allowed]
+    if kind == "not" and "options" in (value or {}):
+        return [(path + ("options",), "'options' is only allowed on choice steps")]
+    if kind == "const" and name == "kind":
+        return [(path, "'expected' is only allowed on yesno steps")]
+    if kind == "enum" and name == "kind":
+        return [(path, f"unknown step kind {value!r}; use one of: {', '.join(KINDS)}")]
+    if kind == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return [(path, f"'{name}' must be one of: {allowed} (got {value!r})")]
+    if kind == "type":
+        expected = {"string": "text", "boolean": "true or false", "array": "a list",
+                    "object": "a mapping of fields", "integer": "a whole number"}
+        want = expected.get(str(error.validator_value), str(error.validator_value))
+        return [(path, f"'{name}' must be {want}, not {type(value).__name__} {value!r}")]
+    if kind == "pattern" and name == "version":
+        return [(path, f"version {value!r} must look like 1.0.0 (MAJOR.MINOR.PATCH)")]
+    if kind == "pattern" and name == "language":
+        return [(path, f"language {value!r} must be a language tag such as en or es-419")]
+    if kind == "pattern":
+        return [(path, f"{name} {value!r} may use only lowercase letters, digits and single hyphens")]
+    if kind == "maxLength":
+        return [(path, f"'{name}' is too long ({len(value)} characters; at most {error.validator_value})")]
+    if kind == "minLength":
+        return [(path, f"'{name}' must not be empty")]
+    if kind == "minItems":
+        return [(path, f"'{name}' needs at least {error.validator_value} item(s)")]
+    if kind == "maxItems":
+        return [(path, f"'{name}' has too many items (at most {error.validator_value})")]
+    return [(path, f"'{name}': {error.message}")]
+
+
+def _semantic_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Checks the schema cannot express: unique ids across the document."""
+    found: list[tuple[Path_, str]] = []
+    phase_ids: set[str] = set()
+    step_ids: set[str] = set()
+    for p, phase in enumerate(data["phases"]):
+        if phase["id"] in phase_ids:
+            found.append((("phases", p, "id"), f"phase id '{phase['id']}' is used twice"))
+        phase_ids.add(phase["id"])
+        for s, step in enumerate(phase["steps"]):
+            where = ("phases", p, "steps", s)
+            if step["id"] in step_ids:
+                found.append((where + ("id",), f"step id '{step['id']}' is used twice"))
+            step_ids.add(step["id"])
+            option_ids = [option["id"] for option in step.get("options", [])]
+            for o, option_id in enumerate(option_ids):
+                if option_id in option_ids[:o]:
+                    found.append((where + ("options", o, "id"), f"option id '{option_id}' is used twice"))
+    return found
+
+
+def load_text(text: str | bytes, source: str = "<text>", expect: tuple[str, str] | None = None) -> Protocol:
+    """Parse, validate and build a protocol; raise ProtocolError listing every problem.
+
+    `expect` is the (id, version) a file's path promises, checked against its content.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise ProtocolError([Problem(source, 1, f"the file is larger than {MAX_BYTES // 1024} KB")])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError([Problem(source, 1, "the file is not UTF-8 text")]) from None
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise ProtocolError([Problem(source, 1, f"the file is larger than {MAX_BYTES // 1024} KB")])
+    data, lines = parse_yaml(text, source)
+    located: list[tuple[Path_, str]] = []
+    if not isinstance(data, dict):
+        located.append(((), "a protocol must be a mapping of fields (id, version, title, …)"))
+    else:
+        for error in _VALIDATOR.iter_errors(data):
+            located.extend(_describe(error, data))
+        if not located:
+            located.extend(_semantic_problems(data))
+        if not located and expect is not None and (data["id"], data["version"]) != expect:
+            located.append(((), f"the file is named for {expect[0]} {expect[1]} but contains "
+                                f"{data['id']} {data['version']}"))
+    if located:
+        problems = sorted({Problem(source, _line_for(lines, path), message) for path, message in located},
+                          key=lambda p: (p.line, p.message))
+        raise ProtocolError(problems)
+    return build_protocol(data, source)
+
+
+def load_file(path: Path, root: Path | None = None) -> Protocol:
+    """Load protocols/<id>/<version>.yaml, checking the path agrees with the content."""
+    shown = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ProtocolError([Problem(shown, 1, f"cannot read the file: {error.strerror}")]) from None
+    expect = (path.parent.name, path.stem) if path.suffix in (".yaml", ".yml") else None
+    return load_text(raw, shown, expect)

@@ -1,0 +1,138 @@
+"""Immutable protocol objects built from validated protocol documents."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+KINDS = ("check", "yesno", "count", "time", "choice", "text")
+
+
+def canonical_json(data: Any) -> str:
+    """Serialise data so that key order and whitespace never change the result."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_of(data: Any) -> str:
+    """Return the hex sha256 of data's canonical JSON form."""
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """Turn '1.10.0' into (1, 10, 0) so versions sort numerically."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return (major, minor, patch)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    text: str
+    kind: str
+    critical: bool
+    sources: tuple[str, ...]
+    guidance: str = ""
+    options: tuple[Option, ...] = ()
+    expected: str | None = None
+    phase_id: str = ""
+
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(option.id for option in self.options)
+
+    def option_label(self, option_id: str) -> str:
+        for option in self.options:
+            if option.id == option_id:
+                return option.label
+        return option_id
+
+
+@dataclass(frozen=True)
+class Phase:
+    id: str
+    title: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One published protocol version; `document` is the validated source data."""
+
+    id: str
+    version: str
+    title: str
+    summary: str
+    language: str
+    changelog: str
+    phases: tuple[Phase, ...]
+    sources: MappingProxyType
+    sha256: str
+    source: str = field(default="", compare=False)
+    document: MappingProxyType = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, self.version)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(step for phase in self.phases for step in phase.steps)
+
+    def step(self, step_id: str) -> Step | None:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        return None
+
+    @property
+    def critical_steps(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.critical)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the protocol as published, with its hash."""
+        return {**json.loads(canonical_json(dict(self.document))), "sha256": self.sha256}
+
+
+def build_protocol(document: dict[str, Any], source: str = "") -> Protocol:
+    """Build a Protocol from a document that has already passed validation."""
+    phases = tuple(
+        Phase(
+            id=phase["id"],
+            title=phase["title"],
+            steps=tuple(
+                Step(
+                    id=step["id"],
+                    text=step["text"],
+                    kind=step["kind"],
+                    critical=step["critical"],
+                    sources=tuple(step["sources"]),
+                    guidance=step.get("guidance", ""),
+                    options=tuple(Option(o["id"], o["label"]) for o in step.get("options", ())),
+                    expected=step.get("expected"),
+                    phase_id=phase["id"],
+                )
+                for step in phase["steps"]
+            ),
+        )
+        for phase in document["phases"]
+    )
+    return Protocol(
+        id=document["id"],
+        version=document["version"],
+        title=document["title"],
+        summary=document["summary"],
+        language=document["language"],
+        changelog=document.get("changelog", ""),
+        phases=phases,
+        sources=MappingProxyType(dict(document.get("sources", {}))),
+        sha256=sha256_of(document),
+        source=source,
+        document=MappingProxyType(document),
+    )

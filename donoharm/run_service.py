@@ -1,0 +1,175 @@
+"""Starting runs and appending events: the one path by which any run changes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from blinker import Namespace
+from sqlite_utils import Database
+
+from .db import runs as runs_db
+from .db import transaction
+from .protocols import Protocol, Registry
+from .runs import Actor, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
+from .runs.events import parse_time
+
+signals = Namespace()
+# Sent after a commit that changed a run's status: sender=run id, status=new status, reason=event type.
+status_changed = signals.signal("run-status-changed")
+
+LABEL_LIMIT = 80
+MAX_EVENTS_PER_BATCH = 500
+
+
+class RunError(EventError):
+    """A run could not be created or found; status is the HTTP status it maps to."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        super().__init__(code, message, details)
+        self.status = status
+
+
+@dataclass
+class AppendResult:
+    accepted: list[str]
+    duplicates: list[str]
+    head: str
+    state: RunState
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def protocol_of(registry: Registry, run: dict[str, Any]) -> Protocol:
+    """The exact protocol version a run pinned, checked against its hash."""
+    protocol = registry.get(run["protocol_id"], run["protocol_version"])
+    if protocol is None or protocol.sha256 != run["protocol_sha256"]:
+        raise RunError(409, "protocol_unavailable",
+                       f"protocol {run['protocol_id']} {run['protocol_version']} with the pinned hash "
+                       "is not available on this server")
+    return protocol
+
+
+def load_run(db: Database, run_id: str) -> dict[str, Any]:
+    """A run by id, or a 404 RunError."""
+    run = runs_db.get_run(db, run_id) if is_uuid(run_id) else None
+    if run is None:
+        raise RunError(404, "not_found", "no such run")
+    return run
+
+
+def run_state(db: Database, registry: Registry, run: dict[str, Any]) -> tuple[RunState, list[dict]]:
+    """Fold a run's stored events; return the state and the events."""
+    events = runs_db.events_of(db, run["id"])
+    return fold(protocol_of(registry, run), run["created_by"], run["mode"], events), events
+
+
+def _run_fields(payload: Any, registry: Registry) -> tuple[Protocol, str, str, str, str]:
+    if not isinstance(payload, dict):
+        raise RunError(400, "invalid_body", "the body must be a JSON object")
+    protocol = registry.get(str(payload.get("protocol_id")), str(payload.get("protocol_version")))
+    if protocol is None:
+        raise RunError(422, "unknown_protocol", "no such protocol version",
+                       {"protocol_id": payload.get("protocol_id"),
+                        "protocol_version": payload.get("protocol_version")})
+    label = payload.get("label")
+    if not isinstance(label, str) or not label.strip():
+        raise RunError(422, "invalid_label", "give the operation a label, e.g. OP-2026-014 (never a person's name)")
+    if len(label.strip()) > LABEL_LIMIT:
+        raise RunError(422, "invalid_label", f"the label is longer than {LABEL_LIMIT} characters")
+    mode = payload.get("mode", "live")
+    if mode not in ("live", "practice"):
+        raise RunError(422, "invalid_mode", "mode is 'live' or 'practice'")
+    language = payload.get("language") or protocol.language
+    if not isinstance(language, str) or len(language) > 20:
+        raise RunError(422, "invalid_language", "language must be a language tag such as en")
+    created_at = payload.get("created_at") or utc_now()
+    try:
+        parse_time(created_at)
+    except EventError as error:
+        raise RunError(422, "invalid_time", error.message.replace("'at'", "'created_at'")) from None
+    return protocol, label.strip(), mode, language, created_at
+
+
+def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor: Actor,
+              actor_id: int) -> tuple[dict[str, Any], bool]:
+    """Create a run with a client-made id; return (run, created). Repeating it is harmless."""
+    if not is_uuid(run_id):
+        raise RunError(400, "invalid_id", "the run id must be a UUID made on the device")
+    protocol, label, mode, language, created_at = _run_fields(payload, registry)
+    with transaction(db):
+        existing = runs_db.get_run(db, run_id)
+        if existing is not None:
+            same = (existing["created_by"] == actor.username and existing["protocol_id"] == protocol.id
+                    and existing["protocol_version"] == protocol.version and existing["label"] == label
+                    and existing["mode"] == mode)
+            if not same:
+                raise RunError(409, "run_exists", "a different run already has this id")
+            return existing, False
+        if registry.is_retired(protocol):
+            raise RunError(422, "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
+                           "start the run on the current version")
+        run = {"id": run_id, "protocol_id": protocol.id, "protocol_version": protocol.version,
+               "protocol_sha256": protocol.sha256, "label": label, "mode": mode, "language": language,
+               "created_by": actor.username, "created_at": created_at, "received_at": utc_now()}
+        run["genesis_hash"] = genesis_hash(run)
+        runs_db.insert_run(db, run, actor_id)
+    return runs_db.get_run(db, run_id), True
+
+
+def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any,
+                  actor: Actor) -> AppendResult:
+    """Validate and append a batch of events to a run, all or nothing; replays are acknowledged."""
+    if not isinstance(raw_events, list):
+        raise RunError(400, "invalid_body", "'events' must be a list")
+    if len(raw_events) > MAX_EVENTS_PER_BATCH:
+        raise RunError(413, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
+    with transaction(db):
+        run = load_run(db, run_id)
+        state, stored = run_state(db, registry, run)
+        protocol = state.protocol
+        previous_status = state.status
+        known = {event["id"]: event for event in stored}
+        accepted: list[dict[str, Any]] = []
+        duplicates: list[str] = []
+        head = stored[-1]["hash"] if stored else run["genesis_hash"]
+        received_at = utc_now()
+        for index, raw in enumerate(raw_events):
+            try:
+                event = normalise(raw, run_id)
+                if event.id in known:
+                    _check_replay(known[event.id], event)
+                    duplicates.append(event.id)
+                    continue
+                if runs_db.find_event(db, event.id) is not None:
+                    raise EventError("id_in_use", "this event id is already used by another run")
+                validate(event, protocol, state, actor)
+            except EventError as error:
+                error.index = index
+                error.details = {**(error.details or {}), "index": index,
+                                 "event_id": raw.get("id") if isinstance(raw, dict) else None}
+                raise
+            stored_event = seal({**event.client_fields(), "run": run_id, "received_at": received_at,
+                                 "actor": actor.username, "seq": len(stored) + len(accepted) + 1}, head)
+            head = stored_event["hash"]
+            state.apply(stored_event)
+            known[event.id] = stored_event
+            accepted.append(stored_event)
+        if accepted:
+            runs_db.insert_events(db, accepted)
+            submitted_at = received_at if state.status == "submitted" and previous_status != "submitted" else None
+            runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
+                                       submitted_at, received_at)
+    if state.status != previous_status:
+        status_changed.send(run_id, status=state.status, reason=accepted[-1]["type"])
+    return AppendResult([e["id"] for e in accepted], duplicates, head, state)
+
+
+def _check_replay(stored: dict[str, Any], event) -> None:
+    """A replayed id must carry the same content; otherwise it is a conflict, not a replay."""
+    mine = event.client_fields()
+    theirs = {field: stored.get(field) for field in mine}
+    if mine != theirs:
+        raise EventError("id_conflict", "an event with this id was stored with different content")

@@ -1,0 +1,99 @@
+"""Fold a run's events into its state, and the completion rule (pure)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..protocols import Protocol
+
+STATUSES = ("in_progress", "submitted", "returned", "approved")
+
+
+class RunState:
+    """What a run's events add up to: step answers, notes, deviations, status and reviews."""
+
+    def __init__(self, protocol: Protocol, created_by: str, mode: str):
+        self.protocol = protocol
+        self.created_by = created_by
+        self.mode = mode
+        self.status = "in_progress"
+        self.steps: dict[str, dict[str, Any]] = {
+            step.id: {"status": "todo", "value": None, "note": None, "at": None, "event": None}
+            for step in protocol.steps
+        }
+        self.notes: list[dict[str, Any]] = []
+        self.deviations: list[dict[str, Any]] = []
+        self.submissions: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
+        self.last_event_at: str | None = None
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Apply one stored, valid event."""
+        kind, step = event["type"], event.get("step")
+        entry = {"event": event["id"], "at": event["at"], "received_at": event.get("received_at"),
+                 "actor": event.get("actor")}
+        if kind == "step.set":
+            self.steps[step] = {"status": "done", "value": event["value"], "note": event.get("note"),
+                                "at": event["at"], "event": event["id"]}
+        elif kind == "step.cleared":
+            self.steps[step] = {"status": "todo", "value": None, "note": None,
+                                "at": event["at"], "event": event["id"]}
+        elif kind == "step.na":
+            self.steps[step] = {"status": "na", "value": None, "note": event.get("note"),
+                                "at": event["at"], "event": event["id"]}
+        elif kind == "note":
+            self.notes.append({**entry, "step": step, "note": event["note"]})
+        elif kind == "deviation":
+            self.deviations.append({**entry, "id": event["id"], "step": step, "note": event["note"]})
+        elif kind == "run.submitted":
+            self.status = "submitted"
+            self.submissions.append({**entry, "attestation": event["value"]})
+        elif kind == "review.returned":
+            self.status = "returned"
+            self.reviews.append({**entry, "decision": "returned", "comment": event.get("note")})
+        elif kind == "review.approved":
+            self.status = "approved"
+            self.reviews.append({**entry, "decision": "approved", "comment": event.get("note"),
+                                 "acknowledged": event["value"]["acknowledged"]})
+        self.last_event_at = event["at"]
+
+    def deviated_steps(self) -> set[str]:
+        return {d["step"] for d in self.deviations if d["step"]}
+
+    def missing_critical(self) -> list[str]:
+        """Critical steps neither answered, marked not applicable, nor covered by a deviation."""
+        covered = self.deviated_steps()
+        return [step.id for step in self.protocol.critical_steps
+                if self.steps[step.id]["status"] == "todo" and step.id not in covered]
+
+    def unexpected_answers(self) -> list[str]:
+        """Yes/no steps answered otherwise than the protocol expects."""
+        return [step.id for step in self.protocol.steps
+                if step.expected and self.steps[step.id]["status"] == "done"
+                and self.steps[step.id]["value"] != step.expected]
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {"done": 0, "na": 0, "todo": 0}
+        for entry in self.steps.values():
+            counts[entry["status"]] += 1
+        missing = self.missing_critical()
+        return {
+            "status": self.status,
+            "steps": self.steps,
+            "counts": counts,
+            "notes": self.notes,
+            "deviations": self.deviations,
+            "submissions": self.submissions,
+            "reviews": self.reviews,
+            "missing_critical": missing,
+            "complete": not missing,
+            "unexpected_answers": self.unexpected_answers(),
+        }
+
+
+def fold(protocol: Protocol, created_by: str, mode: str, events: Iterable[dict[str, Any]]) -> RunState:
+    """Fold stored events, in sequence order, into a run's state."""
+    state = RunState(protocol, created_by, mode)
+    for event in events:
+        state.apply(event)
+    return state

@@ -1,0 +1,44 @@
+"""Build small protocol documents for tests (neutral, invented content)."""
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+BASE = {
+    "id": "test-protocol",
+    "version": "1.0.0",
+    "title": "Test protocol",
+    "summary": "A protocol used only by the tests.",
+    "language": "en",
+    "changelog": "First published version.",
+    "sources": {"S1": "A test source"},
+    "phases": [
+        {"id": "before", "title": "Before", "steps": [
+            {"id": "agreement", "text": "Agreement confirmed?", "kind": "yesno", "critical": True,
+             "expected": "yes", "sources": ["S1"]},
+            {"id": "briefing", "text": "Team briefed.", "kind": "check", "critical": True, "sources": ["S1"]},
+        ]},
+        {"id": "during", "title": "During", "steps": [
+            {"id": "screened", "text": "How many people were screened?", "kind": "count",
+             "critical": False, "sources": ["S1"]},
+            {"id": "arrival", "text": "Arrival time", "kind": "time", "critical": False, "sources": ["S1"]},
+            {"id": "where", "text": "Where was the social worker?", "kind": "choice", "critical": True,
+             "options": [{"id": "on-site", "label": "On site"}, {"id": "staging-area", "label": "Staging area"}],
+             "sources": ["S1"]},
+            {"id": "debrief", "text": "What was agreed at the debrief?", "kind": "text",
+             "critical": False, "guidance": "Roles only.", "sources": ["S1"]},
+        ]},
+    ],
+}
+
+
+def document(**changes):
+    """A fresh copy of the base document with top-level changes applied."""
+    doc = copy.deepcopy(BASE)
+    doc.update(changes)
+    return doc
+
+
+def as_yaml(doc) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
