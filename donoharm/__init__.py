@@ -4,9 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from . import db, library
 from .config import ROOT, instance_path, load_config
+
+csrf = CSRFProtect()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,11 +28,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    csrf.init_app(app)
     db.init_app(app)
     library.init_app(app)
 
-    from . import cli, web
+    from . import api, auth, cli, web
 
+    auth.init_app(app)
+    api.init_app(app)
     cli.init_app(app)
     web.init_app(app)
     return app

@@ -1,9 +1,20 @@
-"""Shared fixtures: an app on a temporary instance folder, its client and CLI runner."""
+"""Shared fixtures: an app on a temporary instance folder, its client, CLI runner and users."""
 from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from donoharm import create_app
+from donoharm.auth import hash_password
+from donoharm.db import connect
+from donoharm.db import users as users_db
+
+PASSWORD = "correct horse battery"
+ROLES = ("accompanier", "supervisor", "trainer", "admin")
+PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: scrypt is slow on purpose
 
 
 @pytest.fixture
@@ -20,3 +31,83 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def users(app):
+    """One user per role, plus a second accompanier and supervisor; all with PASSWORD."""
+    db = connect(app.config["DATABASE"])
+    ids = {}
+    for name, role in [("acc", "accompanier"), ("acc2", "accompanier"), ("sup", "supervisor"),
+                       ("sup2", "supervisor"), ("trainer", "trainer"), ("admin", "admin")]:
+        ids[name] = users_db.create_user(db, name, PASSWORD_HASH, role)
+    db.conn.close()
+    return ids
+
+
+def csrf_from(client, path: str) -> str:
+    """The CSRF token of the form on a page, as a browser would submit it."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_from(client, "/login")})
+
+
+class Api:
+    """A signed-in JSON client that sends the CSRF header on writes, as the phone app does."""
+
+    def __init__(self, app, username: str):
+        self.client = app.test_client()
+        self.username = username
+        response = login(self.client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self.csrf = self.client.get("/api/v1/session").get_json()["csrf_token"]
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        return self.client.put(path, json=json, headers={"X-CSRFToken": self.csrf}, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        headers = {"X-CSRFToken": self.csrf, **kwargs.pop("headers", {})}
+        return self.client.post(path, json=json, headers=headers, **kwargs)
+
+    def start_run(self, protocol_id="immigration-separation", version="1.0.0", label="OP-TEST-001",
+                  mode="live", run_id=None):
+        run_id = run_id or str(uuid.uuid4())
+        response = self.put(f"/api/v1/runs/{run_id}", json={
+            "protocol_id": protocol_id, "protocol_version": version, "label": label, "mode": mode})
+        assert response.status_code == 201, response.get_json()
+        return run_id
+
+    def send(self, run_id, *events):
+        return self.post(f"/api/v1/runs/{run_id}/events", json={"events": list(events)})
+
+
+def event(type_, step=None, value=None, note=None, **extra):
+    """A client-made event with a fresh UUID and the device time now."""
+    return {"id": str(uuid.uuid4()), "type": type_, "step": step, "value": value, "note": note,
+            "at": datetime.now(UTC).isoformat(), **extra}
+
+
+def complete_answers(protocol):
+    """step.set events answering every step of a protocol with a valid value."""
+    samples = {"check": True, "yesno": "yes", "count": 3, "time": "21:30", "text": "Done as agreed."}
+    return [event("step.set", s.id, s.option_ids()[0] if s.kind == "choice" else samples[s.kind])
+            for s in protocol.steps]
+
+
+def attestation(name="Test Accompanier"):
+    return event("run.submitted", value={"name": name, "confirmed": True})
+
+
+@pytest.fixture
+def api(app, users):
+    """Api(username) factory."""
+    return lambda username: Api(app, username)

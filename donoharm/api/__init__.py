@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1."""
+from flask import Flask
+
+from . import errors, v1
+
+
+def init_app(app: Flask) -> None:
+    errors.init_app(app)
+    app.register_blueprint(v1.bp)

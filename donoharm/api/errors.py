@@ -1,0 +1,43 @@
+"""JSON errors for the API: {"error": {"code", "message", "details"}} with a 4xx status."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..runs import EventError
+
+
+def api_error(status: int, code: str, message: str, details: Any = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        if _is_api():
+            return api_error(400, "csrf", "send the X-CSRFToken header from GET /api/v1/session")
+        return error.description, 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _is_api():
+            code = (error.name or "error").lower().replace(" ", "_")
+            return api_error(error.code or 400, code, error.description or error.name)
+        return error
+
+    @app.errorhandler(EventError)
+    def event_error(error: EventError):
+        status = getattr(error, "status", None) or (403 if error.code in ("forbidden", "four_eyes") else
+                                                   409 if error.code in ("run_locked", "run_submitted",
+                                                                         "id_conflict", "id_in_use",
+                                                                         "not_submitted") else 422)
+        return api_error(status, error.code, error.message, error.details)

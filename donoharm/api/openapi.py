@@ -1,0 +1,132 @@
+"""The OpenAPI 3 description of /api/v1; each API module registers the paths it serves."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+PROTOCOL_ID = {"name": "protocol_id", "in": "path", "required": True, "schema": {"type": "string"}}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+
+CORE_PATHS: dict[str, Any] = {
+    "/api/v1/session": {"get": {
+        "summary": "Who is signed in, and the CSRF token to send as X-CSRFToken on writes",
+        "responses": {"200": _json({"type": "object", "required": ["user", "role", "csrf_token"], "properties": {
+            "user": {"type": "string"}, "role": {"type": "string"}, "csrf_token": {"type": "string"}}}),
+            "401": ERROR}}},
+    "/api/v1/protocols": {"get": {
+        "summary": "Every published protocol version",
+        "responses": {"200": _json({"type": "array", "items": _ref("ProtocolSummary")}), "401": ERROR}}},
+    "/api/v1/protocols/{protocol_id}/{version}": {"get": {
+        "summary": "One protocol version as JSON, with its sha256 and status",
+        "parameters": [PROTOCOL_ID, VERSION],
+        "responses": {"200": _json({"type": "object"}), "401": ERROR, "404": ERROR}}},
+    "/api/v1/runs/{run_id}": {
+        "put": {
+            "summary": "Start a run with a client-made UUID (idempotent: 200 when it exists already)",
+            "parameters": [RUN_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewRun")}}},
+            "responses": {"201": _json(_ref("Run"), "Created"), "200": _json(_ref("Run"), "Exists already"),
+                          "400": ERROR, "401": ERROR, "409": ERROR, "422": ERROR}},
+        "get": {
+            "summary": "A run with its state and every event",
+            "parameters": [RUN_ID],
+            "responses": {"200": _json({"type": "object", "required": ["run", "state", "events"], "properties": {
+                "run": _ref("Run"), "state": _ref("RunState"),
+                "events": {"type": "array", "items": _ref("StoredEvent")}}}), "401": ERROR, "404": ERROR}}},
+    "/api/v1/runs/{run_id}/events": {"post": {
+        "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again",
+        "parameters": [RUN_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["events"],
+            "properties": {"events": {"type": "array", "items": _ref("Event"), "maxItems": 500}}}}}},
+        "responses": {"200": _json({"type": "object", "required": ["accepted", "duplicates", "head", "state"],
+                                    "properties": {"accepted": {"type": "array", "items": {"type": "string"}},
+                                                   "duplicates": {"type": "array", "items": {"type": "string"}},
+                                                   "head": {"type": "string"}, "state": _ref("RunState")}}),
+                      "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "413": ERROR,
+                      "422": ERROR}}},
+    "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                                     "responses": {"200": _json({"type": "object"})}}},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
+    "ProtocolSummary": {"type": "object", "required": ["id", "version", "sha256", "title", "status"],
+                        "properties": {"id": {"type": "string"}, "version": {"type": "string"},
+                                       "sha256": {"type": "string"}, "title": {"type": "string"},
+                                       "status": {"type": "string", "enum": ["current", "published", "retired"]}}},
+    "NewRun": {"type": "object", "required": ["protocol_id", "protocol_version", "label"], "properties": {
+        "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
+        "label": {"type": "string", "maxLength": 80, "description": "An operation label, never a person's name"},
+        "mode": {"type": "string", "enum": ["live", "practice"], "default": "live"},
+        "language": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time", "description": "Device time the run was started"}}},
+    "Run": {"type": "object", "properties": {
+        "id": {"type": "string"}, "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
+        "protocol_sha256": {"type": "string"}, "label": {"type": "string"},
+        "mode": {"type": "string", "enum": ["live", "practice"]}, "language": {"type": "string"},
+        "created_by": {"type": "string"}, "created_at": {"type": "string"}, "received_at": {"type": "string"},
+        "status": {"type": "string", "enum": ["in_progress", "submitted", "returned", "approved"]},
+        "head_hash": {"type": "string"}, "event_count": {"type": "integer"},
+        "submitted_at": {"type": ["string", "null"]}, "updated_at": {"type": "string"}}},
+    "Event": {"type": "object", "required": ["id", "type", "at"], "properties": {
+        "id": {"type": "string", "format": "uuid", "description": "Made on the device; the idempotency key"},
+        "type": {"type": "string", "enum": ["step.set", "step.cleared", "step.na", "note", "deviation",
+                                             "run.submitted", "review.returned", "review.approved"]},
+        "step": {"type": ["string", "null"]},
+        "value": {"description": "step.set: by kind (true, 'yes'/'no', integer, 'HH:MM', option id, text); "
+                                 "run.submitted: {name, confirmed: true, signature?}; "
+                                 "review.approved: {acknowledged: [deviation event ids]}"},
+        "note": {"type": ["string", "null"], "maxLength": 2000,
+                 "description": "The reason (step.na), what happened (deviation), the comment (review.returned)"},
+        "at": {"type": "string", "format": "date-time", "description": "Device time, with a time zone"}}},
+    "StoredEvent": {"allOf": [_ref("Event"), {"type": "object", "properties": {
+        "run": {"type": "string"}, "seq": {"type": "integer"}, "received_at": {"type": "string"},
+        "actor": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}]},
+    "RunState": {"type": "object", "required": ["status", "steps", "missing_critical", "complete"], "properties": {
+        "status": {"type": "string"}, "steps": {"type": "object"}, "counts": {"type": "object"},
+        "notes": {"type": "array"}, "deviations": {"type": "array"}, "submissions": {"type": "array"},
+        "reviews": {"type": "array"}, "missing_critical": {"type": "array", "items": {"type": "string"}},
+        "complete": {"type": "boolean"}, "unexpected_answers": {"type": "array", "items": {"type": "string"}}}},
+}
+
+
+def register_paths(app: Flask, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """Add an API module's paths (and schemas) to the document."""
+    extra = app.extensions.setdefault("donoharm.openapi", {"paths": {}, "schemas": {}})
+    extra["paths"].update(paths)
+    extra["schemas"].update(schemas or {})
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """Assemble the OpenAPI 3.1 document."""
+    extra = app.extensions.get("donoharm.openapi", {"paths": {}, "schemas": {}})
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Do No Harm API", "version": "1",
+                 "description": "Runs of 'do no harm' protocols. Sign in through /login; the API uses the same "
+                                "session cookie. Writes need the X-CSRFToken header from GET /api/v1/session. "
+                                "Errors are {\"error\": {\"code\", \"message\", \"details\"}} with a 4xx status."},
+        "paths": {**CORE_PATHS, **extra["paths"]},
+        "components": {
+            "schemas": {**SCHEMAS, **extra["schemas"]},
+            "responses": {"Error": _json(_ref("Error"), "An error")},
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        },
+        "security": [{"session": []}],
+    }

@@ -1,0 +1,102 @@
+"""Sessions, protocols and runs over JSON (DESIGN section 5)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+
+from .. import run_service
+from ..db import get_db
+from ..library import get_registry
+from ..run_service import RunError
+from .errors import api_error
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 error."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise RunError(400, "invalid_body", "the body must be a JSON object")
+    return data
+
+
+def readable_run(run_id: str) -> dict:
+    """A run the current user may read; others' runs look like missing ones."""
+    run = run_service.load_run(get_db(), run_id)
+    if run["creator_id"] != current_user.id and not current_user.can_read_all_runs():
+        raise RunError(404, "not_found", "no such run")
+    return run
+
+
+def run_json(run: dict) -> dict:
+    keys = ("id", "protocol_id", "protocol_version", "protocol_sha256", "label", "mode", "language",
+            "created_by", "created_at", "received_at", "status", "head_hash", "event_count", "submitted_at",
+            "updated_at")
+    return {key: run[key] for key in keys}
+
+
+PUBLIC_EVENT_FIELDS = ("id", "run", "seq", "type", "step", "value", "note", "at", "received_at", "actor",
+                       "prev_hash", "hash")
+
+
+def event_json(event: dict) -> dict:
+    return {key: event[key] for key in PUBLIC_EVENT_FIELDS}
+
+
+@bp.get("/session")
+@login_required
+def session():
+    return jsonify({"user": current_user.username, "role": current_user.role, "csrf_token": generate_csrf()})
+
+
+@bp.get("/protocols")
+@login_required
+def protocols():
+    registry = get_registry()
+    return jsonify([{"id": p.id, "version": p.version, "sha256": p.sha256, "title": p.title,
+                     "status": registry.status(p)} for p in registry.all()])
+
+
+@bp.get("/protocols/<protocol_id>/<version>")
+@login_required
+def protocol(protocol_id: str, version: str):
+    found = get_registry().get(protocol_id, version)
+    if found is None:
+        return api_error(404, "not_found", "no such protocol version")
+    return jsonify({**found.to_json(), "status": get_registry().status(found)})
+
+
+@bp.put("/runs/<run_id>")
+@login_required
+def put_run(run_id: str):
+    run, created = run_service.start_run(get_db(), get_registry(), run_id, json_body(),
+                                         current_user.actor, current_user.id)
+    if not created and run["creator_id"] != current_user.id:
+        raise RunError(409, "run_exists", "a different run already has this id")
+    return jsonify(run_json(run)), 201 if created else 200
+
+
+@bp.post("/runs/<run_id>/events")
+@login_required
+def post_events(run_id: str):
+    body = json_body()
+    readable_run(run_id)
+    result = run_service.append_events(get_db(), get_registry(), run_id, body.get("events"), current_user.actor)
+    return jsonify({"accepted": result.accepted, "duplicates": result.duplicates, "head": result.head,
+                    "state": result.state.to_json()})
+
+
+@bp.get("/runs/<run_id>")
+@login_required
+def get_run(run_id: str):
+    run = readable_run(run_id)
+    state, events = run_service.run_state(get_db(), get_registry(), run)
+    return jsonify({"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events]})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(current_app))

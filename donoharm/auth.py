@@ -1,0 +1,211 @@
+"""Sign-in, sign-out, first-administrator setup, throttling and role checks."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sys
+import time
+from functools import wraps
+
+import click
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.cli import AppGroup
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import connect, get_db, transaction
+from .db import users as users_db
+from .forms import PASSWORD_MIN, LoginForm, SetupForm
+from .runs import Actor
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to continue."
+
+
+class User(UserMixin):
+    """The signed-in user, loaded from the database on each request."""
+
+    def __init__(self, row: dict):
+        self.id = row["id"]
+        self.username = row["username"]
+        self.role = row["role"]
+        self.active = bool(row["active"])
+        self.language = row.get("language")
+        self.protocols_seen_at = row.get("protocols_seen_at")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)
+
+    def can_read_all_runs(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    row = users_db.get_user(get_db(), int(user_id)) if user_id.isdigit() else None
+    return User(row) if row else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.startswith("/api/"):
+        from .api.errors import api_error
+
+        return api_error(401, "unauthorized", "sign in first")
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def roles_required(*roles: str):
+    """Allow a view only to signed-in users with one of the roles."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def _throttled(username: str, address: str) -> bool:
+    config = current_app.config
+    since = time.time() - config["LOGIN_WINDOW_SECONDS"]
+    by_user, by_address = users_db.login_failures_since(get_db(), username, address, since)
+    return by_user >= config["LOGIN_FAILURES_PER_ACCOUNT"] or by_address >= config["LOGIN_FAILURES_PER_ADDRESS"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in; repeated failures per account or address answer 429 for a while."""
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        address = request.remote_addr or "unknown"
+        db = get_db()
+        if _throttled(username, address):
+            form.password.errors.append("Too many failed attempts. Wait 15 minutes and try again.")
+            status = 429
+        else:
+            row = users_db.find_user(db, username)
+            if row and row["active"] and check_password_hash(row["password_hash"], form.password.data):
+                users_db.clear_login_failures(db, username, time.time() - current_app.config["LOGIN_WINDOW_SECONDS"])
+                login_user(User(row))
+                return redirect(_safe_next(request.args.get("next")))
+            users_db.record_login_failure(db, username, address, time.time())
+            form.password.errors.append("The username or password is not right.")
+            status = 401
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """GET asks for confirmation (unsent changes are checked on the phone); POST signs out."""
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+        from wtforms import ValidationError
+
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400)
+        logout_user()
+        flash("You are signed out.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first administrator with the one-time token printed on the console."""
+    db = get_db()
+    token = request.values.get("token", "")
+    if users_db.count_active_admins(db) or not token or not users_db.setup_token_valid(db, _token_hash(token)):
+        return render_template("auth/setup_closed.html"), 404
+    form = SetupForm(token=token)
+    if form.validate_on_submit():
+        with transaction(db):
+            if not users_db.use_setup_token(db, _token_hash(token)) or users_db.count_active_admins(db):
+                return render_template("auth/setup_closed.html"), 404
+            if users_db.find_user(db, form.username.data.strip()):
+                form.username.errors.append("That username is taken.")
+            else:
+                user_id = users_db.create_user(db, form.username.data.strip(),
+                                               hash_password(form.password.data), "admin")
+        if not form.username.errors:
+            login_user(User(users_db.get_user(db, user_id)))
+            flash("Your administrator account is ready. Add the other users next.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("auth/setup.html", form=form)
+
+
+def announce_setup(app: Flask) -> None:
+    """With no administrator yet, print a one-time setup link on the console."""
+    db = connect(app.config["DATABASE"])
+    try:
+        if users_db.count_active_admins(db):
+            return
+        token = secrets.token_urlsafe(24)
+        users_db.add_setup_token(db, _token_hash(token))
+    finally:
+        db.conn.close()
+    if not app.testing:
+        port = os.environ.get("PORT", "5000")
+        print(f"\n  No administrator yet. Create one at: http://127.0.0.1:{port}/setup?token={token}\n",
+              file=sys.stderr, flush=True)
+    app.extensions["donoharm.setup_token"] = token
+
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users_db.ROLES), required=True, help="The user's role.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(username: str, role: str, password_stdin: bool) -> None:
+    """Create a user with a role; the password is prompted for or read from stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < PASSWORD_MIN:
+        raise click.ClickException(f"the password needs at least {PASSWORD_MIN} characters")
+    if username.lower() in password.lower():
+        raise click.ClickException("the password must not contain the username")
+    db = get_db()
+    if users_db.find_user(db, username):
+        raise click.ClickException(f"user {username!r} exists already")
+    users_db.create_user(db, username, hash_password(password), role)
+    click.echo(f"Created {role} {username}.")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(users_cli)
+    announce_setup(app)

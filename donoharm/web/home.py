@@ -1,0 +1,18 @@
+"""The home page: my runs, by status."""
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..db import get_db
+from ..db import runs as runs_db
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Show the signed-in user's runs grouped by status."""
+    runs = runs_db.runs_of(get_db(), current_user.id)
+    groups = {status: [r for r in runs if r["status"] == status]
+              for status in ("returned", "in_progress", "submitted", "approved")}
+    return render_template("home.html", groups=groups)
