@@ -1,6 +1,5 @@
 """Administrators manage user accounts: add, deactivate, change roles."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from ..auth import hash_password, roles_required
 from ..db import get_db
@@ -41,7 +40,8 @@ def change_user(user_id: int):
     elif not form.validate_on_submit():
         flash("Choose a valid role.", "error")
     else:
-        losing_admin = user["role"] == "admin" and user["active"] and (form.role.data != "admin" or not form.active.data)
+        stays_admin = form.role.data == "admin" and form.active.data
+        losing_admin = user["role"] == "admin" and user["active"] and not stays_admin
         if losing_admin and users_db.count_active_admins(db) <= 1:
             flash("Keep at least one active administrator.", "error")
         else:
