@@ -32,8 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     library.init_app(app)
 
-    from . import api, auth, cli, web
+    from . import api, auth, cli, security, web
 
+    security.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     cli.init_app(app)
