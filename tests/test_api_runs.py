@@ -194,3 +194,33 @@ def test_openapi_documents_every_api_route(app, client):
         path = path.replace("{int:", "{")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {path} is not in openapi.json"
+
+
+def test_replaying_text_with_spaces_is_a_duplicate_not_a_conflict(api, app):
+    me = api("acc")
+    with_text = next(p for p in app.extensions["donoharm.registry"].all() if any(s.kind == "text" for s in p.steps))
+    run_id = me.start_run(with_text.id, with_text.version)
+    text_step = next(s for s in with_text.steps if s.kind == "text")
+    answer = event("step.set", text_step.id, "  Handover done by role.  ", note="  see debrief ")
+    assert me.send(run_id, answer).get_json()["accepted"] == [answer["id"]]
+    assert me.send(run_id, answer).get_json()["duplicates"] == [answer["id"]]
+
+
+def test_same_id_with_other_content_is_a_conflict(api, app):
+    me = api("acc")
+    run_id = me.start_run()
+    first = event("note", note="Arrived at the staging area.")
+    me.send(run_id, first)
+    response = me.send(run_id, {**first, "note": "Something else"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "id_conflict"
+
+
+def test_event_id_of_another_run_is_refused(api):
+    me = api("acc")
+    one, two = me.start_run(), me.start_run()
+    shared = event("note", note="A note.")
+    me.send(one, shared)
+    response = me.send(two, shared)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "id_in_use"

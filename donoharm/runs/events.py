@@ -138,7 +138,7 @@ def check_value(step: Step, value: Any) -> Any:
             raise EventError("invalid_value", f"step '{step.id}' takes some text")
         if len(value) > TEXT_LIMIT:
             raise EventError("too_long", f"the answer is {len(value)} characters; the limit is {TEXT_LIMIT}")
-        value = value.strip()
+    # Values are stored exactly as sent, so a replayed event compares equal to the stored one.
     return value
 
 
@@ -167,10 +167,7 @@ def _attestation(value: Any) -> dict[str, Any]:
     unknown = set(value) - {"name", "confirmed", "signature"}
     if unknown:
         raise EventError("invalid_attestation", f"unknown attestation field(s): {', '.join(sorted(unknown))}")
-    result = {"name": name.strip(), "confirmed": True}
-    if signature:
-        result["signature"] = signature
-    return result
+    return value
 
 
 def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: Actor) -> ValidatedEvent:
@@ -243,5 +240,4 @@ def _validate_review(event: ValidatedEvent, state: RunState, actor: Actor) -> Va
         if unacknowledged:
             raise EventError("deviations_unacknowledged", "acknowledge every deviation before approving",
                              {"deviations": unacknowledged})
-        event.value = {"acknowledged": sorted(set(acknowledged))}
     return event
