@@ -16,7 +16,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import connect, get_db, transaction
 from .db import users as users_db
-from .forms import PASSWORD_MIN, LoginForm, SetupForm
+from .forms import LoginForm, SetupForm
+from .passwords import password_problem
 from .runs import Actor
 
 bp = Blueprint("auth", __name__)
@@ -193,10 +194,9 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < PASSWORD_MIN:
-        raise click.ClickException(f"the password needs at least {PASSWORD_MIN} characters")
-    if username.lower() in password.lower():
-        raise click.ClickException("the password must not contain the username")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     db = get_db()
     if users_db.find_user(db, username):
         raise click.ClickException(f"user {username!r} exists already")

@@ -6,17 +6,15 @@ from wtforms import BooleanField, HiddenField, PasswordField, RadioField, Select
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from .db.users import ROLES
-
-PASSWORD_MIN = 10
+from .passwords import password_problem
 
 
 def strong_password(form, field) -> None:
-    """Refuse passwords that are short or contain the username."""
-    username = (form.username.data or "").strip().lower() if hasattr(form, "username") else ""
-    if len(field.data or "") < PASSWORD_MIN:
-        raise ValidationError(f"Use at least {PASSWORD_MIN} characters.")
-    if username and username in field.data.lower():
-        raise ValidationError("The password must not contain the username.")
+    """Refuse short, common or username-containing passwords."""
+    username = (form.username.data or "") if hasattr(form, "username") else ""
+    problem = password_problem(field.data or "", username)
+    if problem:
+        raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):
