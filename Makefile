@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test deps bench lint clean
+.PHONY: run test deps bench load lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ deps:
 ## Print the benchmark table
 bench: $(VENV)/.test-installed deps
 	$(PY) -m benchmarks
+
+## Load test: 50 simulated phones against gunicorn on loopback for 60 s
+load: $(VENV)/.test-installed
+	$(PY) -m benchmarks.load --devices 50 --seconds 60
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check donoharm tests

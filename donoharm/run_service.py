@@ -1,6 +1,7 @@
 """Starting runs and appending events: the one path by which any run changes."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -119,6 +120,10 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
     return runs_db.get_run(db, run_id), True
 
 
+class _StaleRun(Exception):
+    """Another request appended to the run between our read and our write."""
+
+
 def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any,
                   actor: Actor) -> AppendResult:
     """Validate and append a batch of events to a run, all or nothing; replays are acknowledged."""
@@ -126,42 +131,57 @@ def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any
         raise RunError(400, "invalid_body", "'events' must be a list")
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
         raise RunError(413, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
-    with transaction(db):
-        run = load_run(db, run_id)
-        state, stored = run_state(db, registry, run)
-        protocol = state.protocol
-        previous_status = state.status
-        known = {event["id"]: event for event in stored}
-        accepted: list[dict[str, Any]] = []
-        duplicates: list[str] = []
-        head = stored[-1]["hash"] if stored else run["genesis_hash"]
-        received_at = utc_now()
-        for index, raw in enumerate(raw_events):
-            try:
-                event = normalise(raw, run_id)
-                if event.id in known:
-                    _check_replay(known[event.id], event)
-                    duplicates.append(event.id)
-                    continue
-                if runs_db.find_event(db, event.id) is not None:
-                    raise EventError("id_in_use", "this event id is already used by another run")
-                validate(event, protocol, state, actor)
-            except EventError as error:
-                error.index = index
-                error.details = {**(error.details or {}), "index": index,
-                                 "event_id": raw.get("id") if isinstance(raw, dict) else None}
-                raise
-            stored_event = seal({**event.client_fields(), "run": run_id, "received_at": received_at,
-                                 "actor": actor.username, "seq": len(stored) + len(accepted) + 1}, head)
-            head = stored_event["hash"]
-            state.apply(stored_event)
-            known[event.id] = stored_event
-            accepted.append(stored_event)
-        if accepted:
-            runs_db.insert_events(db, accepted)
-            submitted_at = received_at if state.status == "submitted" and previous_status != "submitted" else None
-            runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
-                                       submitted_at, received_at)
+    for _attempt in range(20):
+        try:
+            return _append_once(db, registry, run_id, raw_events, actor)
+        except _StaleRun:
+            continue
+    raise RunError(409, "busy", "the run is changing too fast; send the events again")
+
+
+def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list, actor: Actor) -> AppendResult:
+    # Read and validate without the write lock, so writers to other runs are not kept waiting;
+    # the write transaction below only checks that nothing was appended meanwhile.
+    run = load_run(db, run_id)
+    state, stored = run_state(db, registry, run)
+    previous_status = state.status
+    known = {event["id"]: event for event in stored}
+    accepted: list[dict[str, Any]] = []
+    duplicates: list[str] = []
+    head = stored[-1]["hash"] if stored else run["genesis_hash"]
+    received_at = utc_now()
+    for index, raw in enumerate(raw_events):
+        try:
+            event = normalise(raw, run_id)
+            if event.id in known:
+                _check_replay(known[event.id], event)
+                duplicates.append(event.id)
+                continue
+            if runs_db.find_event(db, event.id) is not None:
+                raise EventError("id_in_use", "this event id is already used by another run")
+            validate(event, state.protocol, state, actor)
+        except EventError as error:
+            error.index = index
+            error.details = {**(error.details or {}), "index": index,
+                             "event_id": raw.get("id") if isinstance(raw, dict) else None}
+            raise
+        stored_event = seal({**event.client_fields(), "run": run_id, "received_at": received_at,
+                             "actor": actor.username, "seq": len(stored) + len(accepted) + 1}, head)
+        head = stored_event["hash"]
+        state.apply(stored_event)
+        known[event.id] = stored_event
+        accepted.append(stored_event)
+    if accepted:
+        try:
+            with transaction(db):
+                if runs_db.chain_position(db, run_id) != (run["head_hash"], run["event_count"]):
+                    raise _StaleRun()
+                runs_db.insert_events(db, accepted)
+                became_submitted = state.status == "submitted" and previous_status != "submitted"
+                runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
+                                           received_at if became_submitted else None, received_at)
+        except sqlite3.IntegrityError:
+            raise _StaleRun() from None  # a concurrent request stored one of these ids first
     if state.status != previous_status:
         status_changed.send(run_id, status=state.status, reason=accepted[-1]["type"])
     return AppendResult([e["id"] for e in accepted], duplicates, head, state)

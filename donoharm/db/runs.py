@@ -69,3 +69,9 @@ def update_run_summary(db: Database, run_id: str, status: str, head_hash: str, e
     db.execute("UPDATE runs SET status = ?, head_hash = ?, event_count = ?, "
                "submitted_at = COALESCE(?, submitted_at), updated_at = ? WHERE id = ?",
                [status, head_hash, event_count, submitted_at, updated_at, run_id])
+
+
+def chain_position(db: Database, run_id: str) -> tuple[str, int]:
+    """The run's head hash and event count, to detect a concurrent append."""
+    row = db.execute("SELECT head_hash, event_count FROM runs WHERE id = ?", [run_id]).fetchone()
+    return (row["head_hash"], row["event_count"])
