@@ -181,6 +181,35 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             for o, option_id in enumerate(option_ids):
                 if option_id in option_ids[:o]:
                     found.append((where + ("options", o, "id"), f"option id '{option_id}' is used twice"))
+    found.extend(_translation_problems(data))
+    return found
+
+
+def _translation_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """A translation may only give texts for phases, steps and options that exist."""
+    found: list[tuple[Path_, str]] = []
+    phases = {phase["id"] for phase in data["phases"]}
+    steps = {step["id"]: step for phase in data["phases"] for step in phase["steps"]}
+    for language, translation in data.get("translations", {}).items():
+        where: Path_ = ("translations", language)
+        if language == data["language"]:
+            found.append((where, f"'{language}' is the protocol's own language; translate into another"))
+        for phase_id in translation.get("phases", {}):
+            if phase_id not in phases:
+                found.append((where + ("phases", phase_id), f"translation '{language}' names phase '{phase_id}', "
+                                                             "which the protocol does not have"))
+        for step_id, texts in translation.get("steps", {}).items():
+            step = steps.get(step_id)
+            if step is None:
+                found.append((where + ("steps", step_id), f"translation '{language}' names step '{step_id}', "
+                                                          "which the protocol does not have"))
+                continue
+            options = {option["id"] for option in step.get("options", [])}
+            for option_id in texts.get("options", {}):
+                if option_id not in options:
+                    found.append((where + ("steps", step_id, "options", option_id),
+                                  f"translation '{language}' names option '{option_id}', which step "
+                                  f"'{step_id}' does not have"))
     return found
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -94,6 +94,40 @@ class Protocol:
     @property
     def critical_steps(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step.critical)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The original language first, then every translation."""
+        return (self.language, *sorted(self.document.get("translations", {})))
+
+    def in_language(self, wanted: str | None) -> Protocol:
+        """This version with its texts in `wanted` (exact tag, else its primary language), else the original.
+
+        The result keeps the id, version, sha256 and structure; `language` says which texts it holds,
+        and a step without a translated text keeps the original one.
+        """
+        translations = self.document.get("translations", {})
+        tag = next((t for t in (wanted, (wanted or "").split("-")[0]) if t and t in translations), None)
+        if tag is None:
+            return self
+        texts = translations[tag]
+        step_texts = texts.get("steps", {})
+
+        def translated(step: Step) -> Step:
+            own = step_texts.get(step.id, {})
+            labels = own.get("options", {})
+            return replace(step, text=own.get("text", step.text), guidance=own.get("guidance", step.guidance),
+                           options=tuple(Option(o.id, labels.get(o.id, o.label)) for o in step.options))
+
+        phases = tuple(Phase(p.id, texts.get("phases", {}).get(p.id, {}).get("title", p.title),
+                             tuple(translated(s) for s in p.steps)) for p in self.phases)
+        return replace(self, language=tag, title=texts.get("title", self.title),
+                       summary=texts.get("summary", self.summary),
+                       changelog=texts.get("changelog", self.changelog), phases=phases)
+
+    @property
+    def original_language(self) -> str:
+        return self.document.get("language", self.language)
 
     def to_json(self) -> dict[str, Any]:
         """Return the protocol as published, with its hash."""
