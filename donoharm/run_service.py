@@ -130,7 +130,7 @@ def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any
     if not isinstance(raw_events, list):
         raise RunError(400, "invalid_body", "'events' must be a list")
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
-        raise RunError(413, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
+        raise RunError(422, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
     for _attempt in range(20):
         try:
             return _append_once(db, registry, run_id, raw_events, actor)

@@ -24,6 +24,19 @@ def test_anonymous_api_requests_get_401_json(client, users):
     assert response.get_json()["error"]["code"] == "unauthorized"
 
 
+def test_anonymous_writes_get_401_not_a_csrf_error(client, users):
+    response = client.post(f"/api/v1/runs/{uuid.uuid4()}/events", json={"events": []})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_405_names_the_allowed_methods(api):
+    response = api("acc").client.delete("/api/v1/protocols")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
 def test_protocols_list_and_one_version(api, app):
     me = api("acc")
     listed = me.get("/api/v1/protocols").get_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -24,6 +25,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         if _is_api():
+            if not current_user.is_authenticated:  # the real problem is the missing session
+                return api_error(401, "unauthorized", "sign in first")
             return api_error(400, "csrf", "send the X-CSRFToken header from GET /api/v1/session")
         return error.description, 400
 
@@ -31,7 +34,11 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if _is_api():
             code = (error.name or "error").lower().replace(" ", "_")
-            return api_error(error.code or 400, code, error.description or error.name)
+            response = api_error(error.code or 400, code, error.description or error.name)
+            for name, value in error.get_headers():  # keep Allow, Retry-After and the like
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         return error
 
     @app.errorhandler(EventError)

@@ -71,10 +71,12 @@ SCHEMAS: dict[str, Any] = {
                                        "sha256": {"type": "string"}, "title": {"type": "string"},
                                        "status": {"type": "string", "enum": ["current", "published", "retired"]}}},
     "NewRun": {"type": "object", "required": ["protocol_id", "protocol_version", "label"], "properties": {
-        "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
-        "label": {"type": "string", "maxLength": 80, "description": "An operation label, never a person's name"},
+        "protocol_id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+        "protocol_version": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"},
+        "label": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
+                  "description": "An operation label, never a person's name"},
         "mode": {"type": "string", "enum": ["live", "practice"], "default": "live"},
-        "language": {"type": "string"},
+        "language": {"type": "string", "maxLength": 20},
         "created_at": {"type": "string", "format": "date-time", "description": "Device time the run was started"}}},
     "Run": {"type": "object", "properties": {
         "id": {"type": "string"}, "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
