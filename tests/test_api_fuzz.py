@@ -2,6 +2,8 @@
 response that breaks the documented schema."""
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,8 +16,9 @@ from donoharm.db import connect
 from donoharm.db import users as users_db
 from tests.conftest import PASSWORD_HASH, login
 
-APP = create_app({"TESTING": True, "INSTANCE": Path(tempfile.mkdtemp(prefix="donoharm-fuzz-")),
-                  "SECRET_KEY": "fuzz"})
+INSTANCE = Path(tempfile.mkdtemp(prefix="donoharm-fuzz-"))
+atexit.register(shutil.rmtree, INSTANCE, ignore_errors=True)
+APP = create_app({"TESTING": True, "INSTANCE": INSTANCE, "SECRET_KEY": "fuzz"})
 _db = connect(APP.config["DATABASE"])
 users_db.create_user(_db, "fuzzer", PASSWORD_HASH, "admin")
 _db.conn.close()
