@@ -164,21 +164,37 @@ def setup():
     return render_template("auth/setup.html", form=form)
 
 
-def announce_setup(app: Flask) -> None:
-    """With no administrator yet, print a one-time setup link on the console."""
-    db = connect(app.config["DATABASE"])
+def new_setup_link(database: str) -> str | None:
+    """Store a new one-time setup token and return its link path, or None if an administrator exists."""
+    db = connect(database)
     try:
         if users_db.count_active_admins(db):
-            return
+            return None
         token = secrets.token_urlsafe(24)
         users_db.add_setup_token(db, _token_hash(token))
+        return f"/setup?token={token}"
     finally:
         db.conn.close()
-    if not app.testing:
+
+
+def _serving() -> bool:
+    """True when this process serves HTTP (flask run or gunicorn), not for other commands."""
+    argv = [os.path.basename(arg) for arg in sys.argv[:3]]
+    return "run" in argv or any("gunicorn" in arg for arg in argv)
+
+
+def announce_setup(app: Flask) -> None:
+    """With no administrator yet, print a one-time setup link when the app starts serving."""
+    if app.testing:  # tests read the link instead of the console
+        app.extensions["donoharm.setup_token"] = (new_setup_link(app.config["DATABASE"]) or "=").split("=", 1)[1]
+        return
+    if not _serving():
+        return
+    path = new_setup_link(app.config["DATABASE"])
+    if path:
         port = os.environ.get("PORT", "5000")
-        print(f"\n  No administrator yet. Create one at: http://127.0.0.1:{port}/setup?token={token}\n",
+        print(f"\n  No administrator yet. Create one at: http://127.0.0.1:{port}{path}\n",
               file=sys.stderr, flush=True)
-    app.extensions["donoharm.setup_token"] = token
 
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -202,6 +218,15 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(f"user {username!r} exists already")
     users_db.create_user(db, username, hash_password(password), role)
     click.echo(f"Created {role} {username}.")
+
+
+@users_cli.command("setup-link")
+def setup_link_command() -> None:
+    """Print a new one-time link to create the first administrator."""
+    path = new_setup_link(current_app.config["DATABASE"])
+    if path is None:
+        raise click.ClickException("an administrator exists already; sign in as them to add users")
+    click.echo(f"Open {path} on this server, e.g. http://127.0.0.1:{os.environ.get('PORT', '5000')}{path}")
 
 
 def init_app(app: Flask) -> None:

@@ -122,3 +122,4 @@ def test_every_cli_command_is_in_the_readme(app):
     assert ours, "the app registers CLI commands"
     for command in ours:
         assert f"flask --app app {command}" in readme, f"README does not document '{command}'"
+

@@ -1,0 +1,14 @@
+"""The one-time setup link for the first administrator, from the command line."""
+
+
+def test_setup_link_command_gives_a_working_link_until_an_admin_exists(app, runner):
+    result = runner.invoke(args=["users", "setup-link"])
+    assert result.exit_code == 0, result.output
+    path = result.output.split()[1]
+    assert path.startswith("/setup?token=")
+    assert app.test_client().get(path).status_code == 200
+    runner.invoke(args=["users", "create", "boss", "--role", "admin", "--password-stdin"],
+                  input="field lantern basement 7\n")
+    result = runner.invoke(args=["users", "setup-link"])
+    assert result.exit_code == 1 and "an administrator exists already" in result.output
+    assert app.test_client().get(path).status_code == 404
