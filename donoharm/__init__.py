@@ -32,11 +32,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     library.init_app(app)
 
-    from . import api, auth, cli, security, web
+    from . import api, auth, cli, i18n, security, web
 
     security.init_app(app)
+    i18n.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     web.init_app(app)
+    from . import records
+    from .api import verify as api_verify
+    from .web import records as records_web
+
+    records.init_app(app)  # signed audit records: signal, CLI, key
+    app.register_blueprint(records_web.bp)
+    api_verify.init_app(app)
     return app

@@ -11,6 +11,7 @@ from functools import wraps
 import click
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -61,7 +62,7 @@ def unauthorized():
         from .api.errors import api_error
 
         return api_error(401, "unauthorized", "sign in first")
-    flash(login_manager.login_message, "info")
+    flash(_("Sign in to continue."), "info")
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 
@@ -105,7 +106,7 @@ def login():
         address = request.remote_addr or "unknown"
         db = get_db()
         if _throttled(username, address):
-            form.password.errors.append("Too many failed attempts. Wait 15 minutes and try again.")
+            form.password.errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
             status = 429
         else:
             row = users_db.find_user(db, username)
@@ -114,7 +115,7 @@ def login():
                 login_user(User(row))
                 return redirect(_safe_next(request.args.get("next")))
             users_db.record_login_failure(db, username, address, time.time())
-            form.password.errors.append("The username or password is not right.")
+            form.password.errors.append(_("The username or password is not right."))
             status = 401
     return render_template("auth/login.html", form=form), status
 
@@ -131,8 +132,11 @@ def logout():
         except ValidationError:
             abort(400)
         logout_user()
-        flash("You are signed out.", "success")
-        return redirect(url_for("auth.login"))
+        flash(_("You are signed out."), "success")
+        response = redirect(url_for("auth.login"))
+        if request.form.get("wipe"):  # a shared phone: the browser drops this site's caches, storage and worker
+            response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
     return render_template("auth/logout.html")
 
 
@@ -153,13 +157,13 @@ def setup():
             if not users_db.use_setup_token(db, _token_hash(token)) or users_db.count_active_admins(db):
                 return render_template("auth/setup_closed.html"), 404
             if users_db.find_user(db, form.username.data.strip()):
-                form.username.errors.append("That username is taken.")
+                form.username.errors.append(_("That username is taken."))
             else:
                 user_id = users_db.create_user(db, form.username.data.strip(),
                                                hash_password(form.password.data), "admin")
         if not form.username.errors:
             login_user(User(users_db.get_user(db, user_id)))
-            flash("Your administrator account is ready. Add the other users next.", "success")
+            flash(_("Your administrator account is ready. Add the other users next."), "success")
             return redirect(url_for("admin.users"))
     return render_template("auth/setup.html", form=form)
 
@@ -177,10 +181,19 @@ def new_setup_link(database: str) -> str | None:
         db.conn.close()
 
 
-def _serving() -> bool:
-    """True when this process serves HTTP (flask run or gunicorn), not for other commands."""
-    argv = [os.path.basename(arg) for arg in sys.argv[:3]]
-    return "run" in argv or any("gunicorn" in arg for arg in argv)
+def _serving(argv: list[str] | None = None) -> bool:
+    """True when this process serves HTTP (`flask … run` or gunicorn), not for other commands."""
+    argv = sys.argv if argv is None else argv
+    if any("gunicorn" in os.path.basename(arg) for arg in argv[:2]):
+        return True
+    # The flask command is the first word that is neither an option nor an option's value.
+    words = iter(argv[1:])
+    for word in words:
+        if word in ("--app", "-A", "--env-file", "-e"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word == "run"
+    return False
 
 
 def announce_setup(app: Flask) -> None:

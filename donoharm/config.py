@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,24 @@ def secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def retention_days(value: str | None) -> int | None:
+    """DONOHARM_PRACTICE_RETENTION_DAYS as a whole number of days, or None to keep practice runs."""
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"DONOHARM_PRACTICE_RETENTION_DAYS must be a whole number of days, 1 or more (got {value!r})")
+    return int(value)
+
+
+def min_count(value: str | None) -> int:
+    """DONOHARM_OVERSIGHT_MIN_COUNT: published counts under it show as '<N' (default 5)."""
+    if value is None or not value.strip():
+        return 5
+    if not value.strip().isdigit():
+        raise ValueError(f"DONOHARM_OVERSIGHT_MIN_COUNT must be a whole number, 0 or more (got {value!r})")
+    return int(value)
+
+
 def load_config(instance: Path) -> dict:
     """Return the Flask configuration for an instance folder."""
     return {
@@ -43,8 +62,16 @@ def load_config(instance: Path) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Set here, not with setdefault in security.py: Flask's defaults (not Secure, 31 days) would win.
+        "SESSION_COOKIE_SECURE": os.environ.get("DONOHARM_HTTPS") == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(os.environ.get("DONOHARM_IDLE_MINUTES", "720"))),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Over HTTPS Flask-WTF also demands a same-origin Referer, which Referrer-Policy: no-referrer
+        # stops browsers from sending: every form would fail. The token and SameSite=Lax still protect.
+        "WTF_CSRF_SSL_STRICT": False,
         "LOGIN_FAILURES_PER_ACCOUNT": 5,
         "LOGIN_FAILURES_PER_ADDRESS": 20,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "OVERSIGHT_MIN_COUNT": min_count(os.environ.get("DONOHARM_OVERSIGHT_MIN_COUNT")),
+        "PRACTICE_RETENTION_DAYS": retention_days(os.environ.get("DONOHARM_PRACTICE_RETENTION_DAYS")),
     }

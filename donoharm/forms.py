@@ -1,12 +1,18 @@
 """One FlaskForm per screen that takes input (accounts and runs)."""
 from __future__ import annotations
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from .db.users import ROLES
-from .passwords import password_problem
+from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+
+ROLE_NAMES = {"accompanier": _l("Accompanier"), "supervisor": _l("Supervisor"), "trainer": _l("Trainer"),
+              "admin": _l("Administrator")}
 
 
 def strong_password(form, field) -> None:
@@ -14,26 +20,39 @@ def strong_password(form, field) -> None:
     username = (form.username.data or "") if hasattr(form, "username") else ""
     problem = password_problem(field.data or "", username)
     if problem:
-        raise ValidationError(problem)
+        raise ValidationError(password_problem_text(problem))
+
+
+def password_problem_text(problem: str) -> str:
+    """The password rule's message in the reader's language (the rules themselves stay free of Flask)."""
+    texts = {
+        f"Use at least {MIN_LENGTH} characters.": gettext("Use at least %(n)s characters.", n=MIN_LENGTH),
+        f"Use at most {MAX_LENGTH} characters.": gettext("Use at most %(n)s characters.", n=MAX_LENGTH),
+        "The password must not contain the username.": gettext("The password must not contain the username."),
+        "This password is one of the most commonly used; choose another.":
+            gettext("This password is one of the most commonly used; choose another."),
+        "Use more different characters.": gettext("Use more different characters."),
+    }
+    return texts.get(problem, problem)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired("Enter your username."), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
 class UserForm(FlaskForm):
-    username = StringField("Username", validators=[
-        DataRequired("Enter a username."), Length(min=2, max=64, message="Use 2 to 64 characters.")])
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES], default="accompanier")
-    password = PasswordField("Password", validators=[DataRequired("Enter a password."), strong_password])
-    confirm = PasswordField("Repeat the password", validators=[
-        DataRequired("Repeat the password."), EqualTo("password", "The passwords do not match.")])
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Enter a username.")), Length(min=2, max=64, message=_l("Use 2 to 64 characters."))])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES], default="accompanier")
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password.")), strong_password])
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        DataRequired(_l("Repeat the password.")), EqualTo("password", _l("The passwords do not match."))])
 
     def validate_username(self, field) -> None:
         value = field.data.strip()
         if not all(c.isalnum() or c in "._-" for c in value):
-            raise ValidationError("Use letters, digits, dots, hyphens and underscores only.")
+            raise ValidationError(_l("Use letters, digits, dots, hyphens and underscores only."))
 
 
 class SetupForm(UserForm):
@@ -42,25 +61,28 @@ class SetupForm(UserForm):
 
 
 class UserChangeForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
-    active = BooleanField("Active")
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES])
+    active = BooleanField(_l("Active"))
 
 
 class StartRunForm(FlaskForm):
-    protocol = SelectField("Protocol", validators=[DataRequired("Choose a protocol.")])
-    version = SelectField("Version", validators=[DataRequired("Choose a version.")], validate_choice=False)
-    label = StringField("Operation label", validators=[
-        DataRequired("Give the operation a label."), Length(max=80, message="Use at most 80 characters.")])
-    mode = RadioField("Mode", choices=[("live", "Live operation"), ("practice", "Practice (training only)")],
-                      default="live", validators=[InputRequired("Choose live or practice.")])
-
-
-class NoteForm(FlaskForm):
-    note = TextAreaField("Note", validators=[DataRequired("Write something first."), Length(max=2000)])
+    protocol = SelectField(_l("Protocol and version"), validators=[DataRequired(_l("Choose a protocol."))])
+    label = StringField(_l("Operation label"), validators=[
+        DataRequired(_l("Give the operation a label.")), Length(max=80, message=_l("Use at most 80 characters."))])
+    mode = RadioField(_l("Mode"), default="live",
+                      choices=[SelectChoice("live", _l("Live operation")),
+                               SelectChoice("practice", _l("Practice (training only)"))],
+                      validators=[InputRequired(_l("Choose live or practice."))])
+    language = SelectField(_l("Language of the checklist"), validate_choice=True)
 
 
 class SubmitForm(FlaskForm):
-    name = StringField("Your full name", validators=[
-        DataRequired("Type your full name to attest the record."), Length(max=200)])
-    confirmed = BooleanField("I confirm this record is true and complete to the best of my knowledge.",
-                             validators=[DataRequired("Confirm the statement to submit.")])
+    name = StringField(_l("Your full name"), validators=[
+        DataRequired(_l("Type your full name to attest the record.")), Length(max=200)])
+    confirmed = BooleanField(_l("I confirm this record is true and complete to the best of my knowledge."),
+                             validators=[DataRequired(_l("Confirm the statement to submit."))])
+
+
+class LanguageForm(FlaskForm):
+    # Any posted code is accepted: the view maps an unknown one to English rather than showing an error.
+    language = RadioField(_l("Language of the app"), validate_choice=False)

@@ -9,6 +9,7 @@ from typing import Any
 from blinker import Namespace
 from sqlite_utils import Database
 
+from .db import review as review_db
 from .db import runs as runs_db
 from .db import transaction
 from .protocols import Protocol, Registry
@@ -180,6 +181,7 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 became_submitted = state.status == "submitted" and previous_status != "submitted"
                 runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
                                            received_at if became_submitted else None, received_at)
+                review_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first
     if state.status != previous_status:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (PDF tools, Chromium, HarfBuzz subsetting).
+# Install the Debian packages the tests need (PDF tools, Chromium, HarfBuzz subsetting, Caddy for the HTTPS test).
 # As root on Debian it installs what is missing; anywhere else it names what to install.
 set -euo pipefail
-packages=(poppler-utils chromium libharfbuzz-subset0)
+packages=(poppler-utils chromium libharfbuzz-subset0 caddy libnss3-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -111,3 +111,74 @@ def attestation(name="Test Accompanier"):
 def api(app, users):
     """Api(username) factory."""
     return lambda username: Api(app, username)
+
+
+# --- Browser tests (Playwright with Debian's chromium; see TOOLING.md "Browser tests") ---
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Drive Debian's chromium: `playwright install` cannot download browsers here."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """No fixed base URL (each test has its own live server); replaces pytest-base-url's deprecated fixture."""
+    return None
+
+
+@pytest.fixture
+def live_server(app, users):
+    """The app served on 127.0.0.1 (a secure context, so service workers run); yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+def browser_login(page, base_url: str, username: str = "acc", password: str = PASSWORD):
+    """Sign in through the login page as a person would."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests: a browser that drops a connection mid-file leaves werkzeug's file to the GC; not a bug here."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
+            item.add_marker(pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"))
+
+
+@pytest.fixture(scope="session")
+def key_folder(tmp_path_factory):
+    """One generated signing key pair for the session: RSA 3072 generation is slow."""
+    from donoharm.records.signing import generate_keys
+
+    folder = tmp_path_factory.mktemp("keys")
+    generate_keys(folder, "Test Organisation")
+    return folder
+
+
+@pytest.fixture
+def signed_app(app, key_folder):
+    """The app with the session's signing keys in its instance folder, so records sign quickly."""
+    import shutil
+
+    for path in key_folder.iterdir():
+        shutil.copy(path, app.instance_path)
+    app.config["ORGANISATION_NAME"] = "Test Organisation"
+    return app

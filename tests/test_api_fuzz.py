@@ -31,6 +31,14 @@ KNOWN_RUN = "0b9a6f1e-3d5c-4f7a-9b2e-1c8d7e6f5a40"
 assert _client.put(f"/api/v1/runs/{KNOWN_RUN}", headers={"X-CSRFToken": CSRF}, json={
     "protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP-TEST-001"}).status_code == 201
 
+
+
+@schemathesis.serializer("application/pdf")
+def pdf_body(ctx, value) -> bytes:
+    """Send generated /verify bodies as raw bytes: a broken or random 'PDF' must get a 4xx, never a 5xx."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)
 
 

@@ -26,11 +26,11 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_the_three_protocols_ship_with_two_accompaniment_versions():
+def test_the_three_protocols_ship_with_their_versions():
     ids = {path.parent.name for path in SHIPPED}
     assert ids == {"social-worker-accompaniment", "immigration-separation", "non-coerced-adults"}
     versions = sorted(p.stem for p in SHIPPED if p.parent.name == "social-worker-accompaniment")
-    assert versions == ["1.0.0", "1.1.0"]
+    assert versions == ["1.0.0", "1.1.0", "1.1.1"]  # 1.1.1 adds translations only
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -2,8 +2,10 @@
 from flask import Flask
 
 from . import errors, v1
+from . import protocols as protocols_api
 
 
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(v1.bp)
+    protocols_api.init_app(app)

@@ -39,7 +39,9 @@ def init_app(app: Flask) -> None:
                 if name.lower() != "content-type":
                     response.headers[name] = value
             return response
-        return error
+        from ..web.errors import render_error
+
+        return render_error(error)
 
     @app.errorhandler(EventError)
     def event_error(error: EventError):

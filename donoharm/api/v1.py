@@ -46,6 +46,11 @@ def event_json(event: dict) -> dict:
     return {key: event[key] for key in PUBLIC_EVENT_FIELDS}
 
 
+def run_document(run: dict, state, events: list[dict]) -> dict:
+    """A run's API representation (GET /api/v1/runs/<id>); signed records embed the same."""
+    return {"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events]}
+
+
 @bp.get("/session")
 @login_required
 def session():
@@ -94,7 +99,7 @@ def post_events(run_id: str):
 def get_run(run_id: str):
     run = readable_run(run_id)
     state, events = run_service.run_state(get_db(), get_registry(), run)
-    return jsonify({"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events]})
+    return jsonify(run_document(run, state, events))
 
 
 @bp.get("/openapi.json")

@@ -1,6 +1,8 @@
 """Data access: the connection, transactions and schema. All SQL lives in this package."""
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from .schema import migrations
 
 def connect(path: str) -> sqlite_utils.Database:
     """Open the database with WAL, foreign keys, a busy timeout and durable commits."""
+    create_private(path)
     conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -24,6 +27,16 @@ def connect(path: str) -> sqlite_utils.Database:
     # FULL: an event the server has acknowledged survives a power cut.
     conn.execute("PRAGMA synchronous=FULL")
     return sqlite_utils.Database(conn)
+
+
+def create_private(path: str | Path) -> None:
+    """Create an empty database file readable by its owner only; SQLite gives -wal/-shm the same mode."""
+    if str(path) == ":memory:" or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process created it first
 
 
 def get_db() -> sqlite_utils.Database:
@@ -53,6 +66,10 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 def migrate(path: str) -> list[str]:
     """Apply pending schema migrations; return the names applied."""
+    # gunicorn workers start together: one migrates while the others wait, then find nothing pending.
+    lock = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600) if path != ":memory:" else None
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
     db = connect(path)
     try:
         pending = [m.name for m in migrations.pending(db)]
@@ -60,10 +77,13 @@ def migrate(path: str) -> list[str]:
         return pending
     finally:
         db.conn.close()
+        if lock is not None:
+            os.close(lock)  # closing releases the lock
 
 
 def backup(source: str, dest: Path) -> None:
     """Copy the live database consistently with SQLite's backup API."""
+    create_private(dest)
     src = sqlite3.connect(source)
     dst = sqlite3.connect(str(dest))
     try:
@@ -101,3 +121,7 @@ def init_app(app: Flask) -> None:
     migrate(app.config["DATABASE"])
     app.teardown_appcontext(close_db)
     app.cli.add_command(db_cli)
+    from . import restore, retention  # they import this module, so imported here
+
+    db_cli.add_command(restore.restore_command)
+    retention.init_app(app)

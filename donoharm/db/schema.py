@@ -98,3 +98,103 @@ def m001_initial(db):
         );
         """
     )
+
+
+@migrations()
+def review_m001_summaries(db):
+    # Per-run and per-run-per-step figures cached from the fold, written in the same transaction as
+    # each append, so the review queue and oversight never fold events per request.
+    db.executescript(
+        """
+        CREATE TABLE run_facts (
+            run_id TEXT PRIMARY KEY REFERENCES runs(id),
+            live INTEGER NOT NULL,
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            submitted INTEGER NOT NULL DEFAULT 0,
+            returned INTEGER NOT NULL DEFAULT 0,
+            approved INTEGER NOT NULL DEFAULT 0,
+            seconds_to_submit REAL,
+            done_count INTEGER NOT NULL DEFAULT 0,
+            na_count INTEGER NOT NULL DEFAULT 0,
+            deviation_count INTEGER NOT NULL DEFAULT 0,
+            returned_comment TEXT,
+            returned_by TEXT,
+            returned_at TEXT
+        );
+        CREATE INDEX run_facts_by_period ON run_facts (live, protocol_id, start_day);
+        CREATE TABLE run_steps (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            step_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('todo', 'done', 'na')),
+            deviated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, step_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX runs_by_start ON runs (mode, protocol_id, date(created_at), protocol_version);
+        CREATE INDEX runs_by_status_creator ON runs (mode, status, created_by);
+        """
+    )
+
+
+@migrations()
+def review_m002_day_totals(db):
+    # Oversight figures per protocol version, start day and step, kept up to date by the same append
+    # (add the run's new contribution, subtract its old one), so a year of figures is a few thousand rows.
+    db.executescript(
+        """
+        CREATE TABLE run_days (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            submitted INTEGER NOT NULL DEFAULT 0,
+            returned INTEGER NOT NULL DEFAULT 0,
+            approved INTEGER NOT NULL DEFAULT 0,
+            deviations INTEGER NOT NULL DEFAULT 0,
+            na INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, start_day, protocol_version)
+        ) WITHOUT ROWID;
+        CREATE TABLE step_days (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            answered INTEGER NOT NULL DEFAULT 0,
+            na INTEGER NOT NULL DEFAULT 0,
+            deviated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, start_day, protocol_version, step_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX step_days_by_day ON step_days (start_day);
+        CREATE INDEX run_days_by_day ON run_days (start_day);
+        CREATE INDEX runs_by_start_day ON runs (mode, date(created_at), protocol_id, protocol_version);
+        CREATE INDEX run_facts_durations ON run_facts (live, start_day, protocol_id, submitted, protocol_version,
+                                                       seconds_to_submit);
+        """
+    )
+    from .review import rebuild_day_totals
+
+    rebuild_day_totals(db)  # for runs summarised before this migration
+
+
+@migrations()
+def review_m003_covering_start_index(db):
+    # With created_at itself in the index, counting runs started in a period never reads the table.
+    db.executescript(
+        """
+        DROP INDEX runs_by_start_day;
+        CREATE INDEX runs_by_start_day ON runs (mode, date(created_at), protocol_id, protocol_version, created_at);
+        """
+    )
+
+
+@migrations()
+def review_m004_pending_summaries(db):
+    # Runs with events stored before the summary tables existed; summarised at the next start (it needs the protocols).
+    db.executescript(
+        """
+        CREATE TABLE review_pending (run_id TEXT PRIMARY KEY REFERENCES runs(id));
+        INSERT INTO review_pending SELECT id FROM runs
+            WHERE event_count > 0 AND id NOT IN (SELECT run_id FROM run_facts);
+        """
+    )

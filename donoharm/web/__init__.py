@@ -1,11 +1,20 @@
 """Server-rendered pages, one blueprint per area."""
 from flask import Flask
 
-from . import admin, home, protocols, runs
+from . import account, admin, home, protocols, pwa, runs
+from . import practice, protocol_share, protocol_upload
+from . import oversight, review
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(home.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(protocols.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(runs.bp)
+    app.register_blueprint(pwa.bp)
+    app.register_blueprint(protocol_upload.bp)
+    app.register_blueprint(protocol_share.bp)
+    app.register_blueprint(practice.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(oversight.bp)

@@ -3,6 +3,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from ..db import get_db
+from ..db import review as review_db
 from ..db import runs as runs_db
 
 bp = Blueprint("home", __name__)
@@ -15,4 +16,11 @@ def index():
     runs = runs_db.runs_of(get_db(), current_user.id)
     groups = {status: [r for r in runs if r["status"] == status]
               for status in ("returned", "in_progress", "submitted", "approved")}
-    return render_template("home.html", groups=groups)
+    return render_template("home.html", groups=groups, **review_notices())
+
+
+def review_notices() -> dict:
+    """Supervisors: how many runs wait for review; everyone: their runs returned, with the comment."""
+    db = get_db()
+    waiting = review_db.waiting_count(db, current_user.id) if current_user.can_read_all_runs() else None
+    return {"review_waiting": waiting, "returned_runs": review_db.returned_runs_of(db, current_user.id)}

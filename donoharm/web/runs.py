@@ -1,17 +1,38 @@
-"""Run screens: start a run, the task list by phase, answering steps, checking and submitting."""
-from flask import Blueprint, abort, render_template
+"""Run screens: start a run, the task list by phase, answering steps, checking and submitting.
+
+Every form here becomes one event appended through `run_service.append_events`, the same path
+as the JSON API and the offline outbox; the pages only translate between forms and events.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from .. import run_service
 from ..db import get_db
+from ..forms import StartRunForm, SubmitForm
+from ..i18n import LANGUAGES
 from ..library import get_registry
+from ..protocols import Protocol, Step
 from ..run_service import RunError
+from ..runs import EventError, RunState
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
+EDITABLE = ("in_progress", "returned")
+# Event types a page form may send; review decisions have their own screens.
+FORM_EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation")
+
 
 def readable_run(run_id: str) -> dict:
-    """A run the current user may read, else 404."""
+    """A run the current user may read, else 404 (others' runs look like missing ones)."""
     try:
         run = run_service.load_run(get_db(), run_id)
     except RunError:
@@ -21,15 +42,219 @@ def readable_run(run_id: str) -> dict:
     return run
 
 
-@bp.get("/new")
+def can_edit(run: dict, state: RunState) -> bool:
+    return run["creator_id"] == current_user.id and state.status in EDITABLE
+
+
+def device_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def answer_text(step: Step, entry: dict[str, Any]) -> str:
+    """A step's recorded answer as words for people (option labels, Yes/No, Done)."""
+    value = entry.get("value")
+    if entry.get("status") != "done" or value is None:
+        return ""
+    if step.kind == "check":
+        return _("Done")
+    if step.kind == "yesno":
+        return _("Yes") if value == "yes" else _("No")
+    if step.kind == "choice":
+        return step.option_label(value)
+    return str(value)
+
+
+def clock(iso: str | None) -> str:
+    """The wall-clock time of a device timestamp, as the device recorded it (HH:MM)."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%H:%M")
+    except ValueError:
+        return ""
+
+
+@bp.app_template_global()
+def run_step_answer(step: Step, entry: dict[str, Any]) -> str:
+    return answer_text(step, entry)
+
+
+@bp.app_template_filter("clock")
+def clock_filter(iso: str | None) -> str:
+    return clock(iso)
+
+
+def page_context(run: dict, state: RunState, **extra: Any) -> dict[str, Any]:
+    """What the run, check and review pages need: the run, its protocol in the run's language, its state."""
+    protocol = state.protocol.in_language(run["language"])
+    deviations_by_step: dict[str, list] = {}
+    notes_by_step: dict[str, list] = {}
+    for deviation in state.deviations:
+        deviations_by_step.setdefault(deviation["step"], []).append(deviation)
+    for note in state.notes:
+        notes_by_step.setdefault(note["step"], []).append(note)
+    return {"run": run, "state": state, "protocol": protocol, "missing": set(state.missing_critical()),
+            "deviations_by_step": deviations_by_step, "notes_by_step": notes_by_step,
+            "editable": can_edit(run, state), "errors": {}, "typed": {}, **extra}
+
+
+def render_run_page(run: dict, state: RunState, status: int = 200, **extra: Any):
+    """Render the run's task list (also used with a blank state for offline pages)."""
+    return render_template("runs/show.html", **page_context(run, state, **extra)), status
+
+
+def version_choices() -> list[SelectChoice]:
+    """Choices 'id@version', grouped by protocol, for every version a run may start on (not retired)."""
+    registry = get_registry()
+    choices = []
+    for protocol_id in registry.ids():
+        current = registry.current(protocol_id)
+        if current is None:
+            continue
+        for p in registry.versions(protocol_id):
+            if not registry.is_retired(p):
+                label = _("%(version)s (current)", version=p.version) if p.key == current.key else p.version
+                choices.append(SelectChoice(f"{p.id}@{p.version}", label, optgroup=current.title))
+    return choices
+
+
+@bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    return render_template("runs/new.html")
+    """Start a run: protocol version (current preselected), operation label, live or practice."""
+    form = StartRunForm()
+    form.protocol.choices = version_choices()
+    form.language.choices = [SelectChoice(tag, name) for tag, name in LANGUAGES.items()]
+    wanted = request.args.get("protocol")
+    if request.method == "GET":
+        registry = get_registry()
+        current = registry.current(wanted) if wanted else None
+        first = current or next((registry.current(pid) for pid in registry.ids() if registry.current(pid)), None)
+        if first is not None:
+            form.protocol.data = f"{first.id}@{first.version}"
+        form.language.data = str(get_locale())  # the profile's choice, else the browser's, else English
+    if form.validate_on_submit():
+        protocol_id, _sep, version = form.protocol.data.partition("@")
+        payload = {"protocol_id": protocol_id, "protocol_version": version, "label": form.label.data,
+                   "mode": form.mode.data, "language": _run_language(protocol_id, version, form.language.data)}
+        try:
+            run, _created = run_service.start_run(get_db(), get_registry(), str(uuid.uuid4()), payload,
+                                                  current_user.actor, current_user.id)
+        except RunError as error:
+            field = form.label if error.code == "invalid_label" else form.protocol
+            field.errors.append(error.message)
+        else:
+            return redirect(url_for("runs.show", run_id=run["id"]))
+    status = 422 if request.method == "POST" else 200
+    return render_template("runs/new.html", form=form), status
+
+
+def _run_language(protocol_id: str, version: str, wanted: str | None) -> str:
+    """The language a run is carried out in: the one chosen if the version has it, else its original."""
+    protocol = get_registry().get(protocol_id, version)
+    if protocol is None:
+        return "en"
+    return protocol.in_language(wanted).language
 
 
 @bp.get("/<run_id>")
 @login_required
 def show(run_id: str):
+    """The run as a task list by phase, each step answerable in place."""
+    run = readable_run(run_id)
+    state, events = run_service.run_state(get_db(), get_registry(), run)
+    return render_run_page(run, state, event_ids=[e["id"] for e in events])
+
+
+def event_from_form(protocol: Protocol, data: dict[str, str]) -> dict[str, Any]:
+    """Turn a posted step form into an event; raise EventError for what the core cannot judge."""
+    event_type = data.get("type", "")
+    if event_type not in FORM_EVENT_TYPES:
+        raise EventError("unknown_type", _("This form cannot do that."))
+    step_id = data.get("step") or None
+    value: Any = None
+    if event_type == "step.set":
+        step = protocol.step(step_id or "")
+        if step is None:
+            raise EventError("unknown_step", _("There is no such step in this protocol."))
+        raw = (data.get("value") or "").strip()
+        if step.kind == "check":
+            value = True
+        elif step.kind == "count":
+            if not raw.isdigit():
+                raise EventError("invalid_value", _("Enter a whole number, 0 or more."))
+            value = int(raw)
+        elif not raw:
+            raise EventError("invalid_value", _("Choose or enter an answer first."))
+        else:
+            value = raw
+    note = (data.get("note") or "").strip() or None
+    return {"id": str(uuid.uuid4()), "type": event_type, "step": step_id, "value": value, "note": note,
+            "at": device_now()}
+
+
+def friendly(error: EventError) -> str:
+    """A user-facing message for the core's error codes (the core speaks English only)."""
+    messages = {
+        "reason_required": _("Say why the step does not apply."),
+        "note_required": _("Describe what happened first."),
+        "invalid_value": error.message,
+        "too_long": _("That text is too long: use at most 2,000 characters."),
+        "run_submitted": _("The run was submitted; it can change again only if a supervisor returns it."),
+        "run_locked": _("The run is approved and locked; nothing more can be added."),
+        "forbidden": _("Only the person who started the run can change it."),
+        "incomplete": _("Some critical steps are still open."),
+        "invalid_attestation": error.message,
+    }
+    return messages.get(error.code, error.message)
+
+
+@bp.post("/<run_id>/events")
+@login_required
+def post_event(run_id: str):
+    """Append the event a step form describes, then go back to the step; errors stay on the page."""
+    run = readable_run(run_id)
+    registry = get_registry()
+    data = request.form.to_dict()
+    step_id = data.get("step") or ""
+    try:
+        event = event_from_form(run_service.protocol_of(registry, run), data)
+        run_service.append_events(get_db(), registry, run_id, [event], current_user.actor)
+    except EventError as error:
+        state, _events = run_service.run_state(get_db(), registry, run)
+        key = f"{step_id}:{data.get('type', '')}"
+        return render_run_page(run, state, 422, errors={key: friendly(error)}, typed={key: data},
+                               focus=key)
+    anchor = f"step-{step_id}" if step_id else "run-notes"
+    return redirect(url_for("runs.show", run_id=run_id, _anchor=anchor))
+
+
+@bp.get("/<run_id>/check")
+@login_required
+def check(run_id: str):
+    """Check your answers: everything recorded, what is missing, and the attestation to submit."""
     run = readable_run(run_id)
     state, _events = run_service.run_state(get_db(), get_registry(), run)
-    return render_template("runs/show.html", run=run, state=state)
+    return render_template("runs/check.html", form=SubmitForm(), **page_context(run, state))
+
+
+@bp.post("/<run_id>/submit")
+@login_required
+def submit(run_id: str):
+    """Submit the run with the accompanier's attestation; refused while critical steps are open."""
+    run = readable_run(run_id)
+    registry = get_registry()
+    form = SubmitForm()
+    if form.validate_on_submit():
+        event = {"id": str(uuid.uuid4()), "type": "run.submitted", "step": None, "note": None,
+                 "value": {"name": form.name.data.strip(), "confirmed": True}, "at": device_now()}
+        try:
+            run_service.append_events(get_db(), registry, run_id, [event], current_user.actor)
+        except EventError as error:
+            form.name.errors.append(friendly(error))
+        else:
+            flash(_("Submitted. Your supervisor will review the run.") if run["mode"] == "live"
+                  else _("Submitted. Practice runs are not reviewed."), "success")
+            return redirect(url_for("runs.show", run_id=run_id))
+    state, _events = run_service.run_state(get_db(), registry, run)
+    return render_template("runs/check.html", form=form, **page_context(run, state)), 422

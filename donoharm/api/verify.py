@@ -1,0 +1,75 @@
+"""POST /api/v1/verify: anyone may check a record PDF (no session needed; nothing is stored)."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, request
+
+from ..db import get_db
+from ..records import signing_key, verify_pdf
+from ..records.verify import MAX_BYTES
+from .errors import api_error
+from .openapi import register_paths
+
+bp = Blueprint("api_verify", __name__, url_prefix="/api/v1")
+
+VERDICT_SCHEMA = {
+    "type": "object",
+    "required": ["valid", "signer", "signed_at", "run_id", "matches_record", "problems"],
+    "properties": {
+        "valid": {"type": "boolean", "description": "every check below holds"},
+        "signer": {"type": ["string", "null"]},
+        "signed_at": {"type": ["string", "null"]},
+        "run_id": {"type": ["string", "null"]},
+        "record_id": {"type": ["string", "null"]},
+        "head_hash": {"type": ["string", "null"]},
+        "matches_record": {"type": "boolean"},
+        "signatures_intact": {"type": "boolean"},
+        "signed_by_organisation": {"type": "boolean"},
+        "unmodified_since_signing": {"type": "boolean"},
+        "signatures": {"type": "integer"},
+        "latest": {"type": ["boolean", "null"], "description": "false when the run has a newer record"},
+        "problems": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+@bp.post("/verify")
+def verify():
+    length = request.content_length
+    if length is not None and length > MAX_BYTES:
+        return api_error(413, "too_large", f"a record is at most {MAX_BYTES // (1024 * 1024)} MB")
+    data = request.get_data(cache=False)
+    if not data:
+        return api_error(400, "empty_body", "send the PDF file as the request body")
+    verdict = verify_pdf(data, signing_key(), get_db())
+    if not data.startswith(b"%PDF-"):
+        return api_error(422, "not_pdf", "the body is not a PDF file", verdict.to_json())
+    return jsonify(verdict.to_json()), 200
+
+
+PATHS = {
+    "/api/v1/verify": {
+        "post": {
+            "summary": "Verify a signed audit record",
+            "description": "Public: no session needed. 200 with `valid: false` and `problems` when the PDF "
+                           "is not an unaltered record signed and issued here.",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/pdf": {
+                "schema": {"type": "string", "format": "binary"}}}},
+            "responses": {
+                "200": {"description": "The verdict", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Verdict"}}}},
+                "400": {"description": "Empty body"},
+                "413": {"description": "Larger than the limit"},
+                "422": {"description": "Not a PDF"},
+            },
+        }
+    }
+}
+
+
+def init_app(app: Flask) -> None:
+    from .. import csrf
+
+    csrf.exempt(bp)  # public and read-only: it changes nothing, so there is nothing to forge
+    app.register_blueprint(bp)
+    register_paths(app, PATHS, {"Verdict": VERDICT_SCHEMA})

@@ -1,0 +1,82 @@
+"""Render a run's audit record: HTML from a template, PDF with the embedded machine-readable record."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from ..i18n import DEFAULT_LANGUAGE, supported
+from ..pdf import html_to_pdf
+from ..protocols import Protocol
+from ..runs import RunState
+
+ATTACHMENT_NAME = "audit-record.json"
+PAGE_SIZES = {"A4": (595, 842), "LETTER": (612, 792)}
+MARGIN_MM = 14
+STAMP_W, STAMP_H = 190, 58  # points; the template keeps this corner of page 1 free
+
+
+def page_size() -> str:
+    """The configured paper size: RECORD_PAGE_SIZE or DONOHARM_PAGE_SIZE (A4 or Letter), default A4."""
+    wanted = (current_app.config.get("RECORD_PAGE_SIZE") or os.environ.get("DONOHARM_PAGE_SIZE") or "A4").upper()
+    return wanted if wanted in PAGE_SIZES else "A4"
+
+
+def stamp_box(size: str) -> tuple[int, int, int, int]:
+    """Where the visible signature goes: the top-right corner inside the page margin (PDF points)."""
+    width, height = PAGE_SIZES[size]
+    margin = round(MARGIN_MM * 72 / 25.4)
+    return (width - margin - STAMP_W, height - margin - STAMP_H, width - margin, height - margin)
+
+
+def when(iso: str | None) -> str:
+    """A timestamp as recorded, made readable: '2026-01-01 21:30:00 +00:00' (the recorded offset kept)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.strftime("%z")[:3] + ":" + moment.strftime("%z")[3:]
+                                                     if moment.tzinfo else "")
+
+
+def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol: Protocol, state: RunState,
+                events: list[dict], signature_image: str | None) -> str:
+    """The record as HTML, in the language the run was carried out in."""
+    texts = protocol.in_language(run.get("language"))
+    # The record's labels follow the run's language too, whoever's request issues it (e.g. a supervisor's).
+    with force_locale(supported(texts.language) or DEFAULT_LANGUAGE):
+        return render_template(
+            "records/record.html", record_id=record_id, issued_at=issued_at, reason=reason, run=run,
+            protocol=texts, state=state, events=events, when=when,
+            organisation=current_app.config["ORGANISATION_NAME"], page_size=page_size(), margin_mm=MARGIN_MM,
+            stamp_w_mm=STAMP_W * 25.4 / 72, stamp_h_mm=STAMP_H * 25.4 / 72, signature_image=signature_image,
+            practice=run["mode"] == "practice",
+        )
+
+
+def record_pdf(html: str, document: dict) -> bytes:
+    """Render the record HTML to PDF with the run's JSON attached as audit-record.json."""
+    from weasyprint import Attachment
+
+    data = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
+    attachment = Attachment(string=data, name=ATTACHMENT_NAME, description="The run, its events and state as JSON",
+                            relationship="Data")
+    # PDF/A-3b as WeasyPrint writes it (embedded fonts, sRGB output intent, XMP, the JSON as an associated
+    # file); signing later changes the Producer, so the signed file is not claimed conformant (see README).
+    return html_to_pdf(html, attachments=[attachment], pdf_variant="pdf/a-3b")
+
+
+def signature_image_of(state: RunState) -> str | None:
+    """The drawn signature of the latest submission, if it is a PNG/JPEG data URL."""
+    if not state.submissions:
+        return None
+    value = state.submissions[-1].get("attestation") or {}
+    drawn = value.get("signature") if isinstance(value, dict) else None
+    if isinstance(drawn, str) and drawn.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")):
+        return drawn
+    return None

@@ -1,0 +1,214 @@
+"""The organisation's signing key: generated root + signing certificate, or an organisation's PKCS#12."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from flask import Flask, current_app
+
+from ..config import write_private
+from ..pdf import FONTS_DIR
+from .blocking import outside_event_loop
+
+ROOT_KEY, ROOT_CERT = "signing-root.key", "signing-root.pem"
+SIGN_KEY, SIGN_CERT = "signing.key", "signing.pem"
+STAMP_FONT = FONTS_DIR / "NotoSans-Regular.ttf"
+
+
+@dataclass
+class SigningKey:
+    """A loaded signer (kept between requests: loading an RSA key is the slow part) and its trust root."""
+
+    signer: object
+    root_pem: bytes
+    root_cert: asn1_x509.Certificate
+    subject: str
+
+    @property
+    def root_fingerprint(self) -> str:
+        """The root certificate's SHA-256 fingerprint, as AA:BB:… for people to compare."""
+        digest = hashlib.sha256(self.root_cert.dump()).hexdigest().upper()
+        return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def _name(common_name: str, organisation: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64])])
+
+
+def _pem_key(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def generate_keys(folder: Path, organisation: str) -> None:
+    """Create an RSA 3072 root certificate and a signing certificate it issued; keys mode 0600."""
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    root_name = _name(f"{organisation} records root", organisation)
+    root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
+            .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=365 * 20))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    sign_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    leaf = (x509.CertificateBuilder().subject_name(_name(f"{organisation} audit records", organisation))
+            .issuer_name(root_name).public_key(sign_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=365 * 10))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_private(folder / ROOT_KEY, _pem_key(root_key))
+    write_private(folder / SIGN_KEY, _pem_key(sign_key))
+    (folder / ROOT_CERT).write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    # Written last: its presence means the other three are complete.
+    (folder / SIGN_CERT).write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+
+
+def _ensure_keys(instance: Path, organisation: str) -> None:
+    """Generate the keys once, even when several server workers start at the same moment."""
+    import fcntl
+
+    if (instance / SIGN_CERT).exists():
+        return
+    with open(instance / "signing.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait, then find the files made
+        if not (instance / SIGN_CERT).exists():
+            generate_keys(instance, organisation)
+
+
+def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _asn1_key(key) -> asn1_keys.PrivateKeyInfo:
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return asn1_keys.PrivateKeyInfo.load(der)
+
+
+def _signer(leaf: x509.Certificate, key, chain: list[x509.Certificate]):
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign.general import get_pyca_cryptography_hash
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    class LoadedKeySigner(SimpleSigner):
+        """SimpleSigner re-parses its key for every raw signature (~110 ms each, twice); keep it parsed."""
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            if isinstance(key, rsa.RSAPrivateKey) and mechanism["algorithm"].native in (
+                    "rsassa_pkcs1v15", "sha256_rsa", "sha384_rsa", "sha512_rsa"):
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            return super().sign_raw(data, digest_algorithm)
+
+    return LoadedKeySigner(signing_cert=_asn1_cert(leaf), signing_key=_asn1_key(key),
+                           cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in chain]))
+
+
+def load_signing_key(instance: Path, organisation: str, p12_path: str | None = None,
+                     p12_password: str | None = None) -> SigningKey:
+    """Load the organisation's PKCS#12 if configured, else the instance's keys (made on first use)."""
+    if p12_path:
+        password = p12_password.encode() if p12_password else None
+        key, leaf, extra = pkcs12.load_key_and_certificates(Path(p12_path).read_bytes(), password)
+        if key is None or leaf is None:
+            raise ValueError(f"{p12_path} holds no private key and certificate")
+        chain = list(extra or [])
+        roots = [c for c in chain if c.subject == c.issuer]  # PKCS#12 files do not order their chain
+        root = roots[0] if roots else (chain[-1] if chain else leaf)
+    else:
+        _ensure_keys(instance, organisation)
+        load_key = serialization.load_pem_private_key
+        key = load_key((instance / SIGN_KEY).read_bytes(), None)
+        leaf = x509.load_pem_x509_certificate((instance / SIGN_CERT).read_bytes())
+        root = x509.load_pem_x509_certificate((instance / ROOT_CERT).read_bytes())
+        chain = [root]
+    names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    subject = names[0].value if names else leaf.subject.rfc4514_string()
+    return SigningKey(signer=_signer(leaf, key, chain), root_pem=root.public_bytes(serialization.Encoding.PEM),
+                      root_cert=_asn1_cert(root), subject=subject)
+
+
+def signing_key(app: Flask | None = None) -> SigningKey:
+    """The app's signing key, loaded once and cached in app.extensions."""
+    app = app or current_app._get_current_object()
+    cached = app.extensions.get("donoharm_signing")
+    if cached is None:
+        cached = load_signing_key(Path(app.instance_path), app.config["ORGANISATION_NAME"],
+                                  app.config.get("SIGNING_P12"), app.config.get("SIGNING_P12_PASSWORD"))
+        app.extensions["donoharm_signing"] = cached
+    return cached
+
+
+def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, int, int]) -> bytes:
+    """Sign PDF bytes (PAdES, SHA-256) with a visible stamp on the first page, in an embedded font."""
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko.stamp import TextStampStyle
+
+    style = TextStampStyle(stamp_text=stamp_text, border_width=1,
+                           text_box_style=TextBoxStyle(font=_font_factory(GlyphAccumulatorFactory), font_size=7))
+    meta = signers.PdfSignatureMetadata(field_name="Signature", md_algorithm="sha256",
+                                        subfilter=SigSeedSubFilter.PADES, reason="Audit record",
+                                        location=current_app.config["ORGANISATION_NAME"] if current_app else None)
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    pdf_signer = signers.PdfSigner(meta, key.signer, stamp_style=style,
+                                   new_field_spec=fields.SigFieldSpec("Signature", on_page=0, box=box))
+    out = BytesIO()
+    outside_event_loop(pdf_signer.sign_pdf, writer, output=out)
+    return out.getvalue()
+
+
+_FONT: dict = {}
+
+
+def _font_factory(factory_cls):
+    """A font factory reading the stamp font from memory (pyHanko's own leaves its file handle open)."""
+    if "factory" not in _FONT:
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+        font_bytes = _stamp_subset()
+
+        class InMemoryFont(factory_cls):
+            def create_font_engine(self, writer, obj_stream=None):
+                if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                    obj_stream = writer.prepare_object_stream()
+                return GlyphAccumulator(writer=writer, font_handle=BytesIO(font_bytes), font_size=self.font_size,
+                                        obj_stream=obj_stream)
+
+        _FONT["factory"] = InMemoryFont(str(STAMP_FONT))
+    return _FONT["factory"]
+
+
+def _stamp_subset() -> bytes:
+    """The stamp font cut to Latin-1: pyHanko parses and subsets it per signature, so smaller is faster."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(STAMP_FONT))
+    subsetter = subset.Subsetter(subset.Options(layout_features=["kern", "liga"], notdef_outline=True))
+    subsetter.populate(unicodes=range(0x20, 0x100))
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()

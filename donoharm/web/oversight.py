@@ -1,0 +1,87 @@
+"""Oversight for supervisors: a period's runs, outcomes and problem steps, as a page, a chart and CSV."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext as _
+
+from .. import oversight
+from ..auth import roles_required
+from ..db import get_db
+from ..db import review as review_db
+from ..library import get_registry
+
+bp = Blueprint("oversight", __name__)
+
+
+def period_filters(args) -> tuple[date, date, str, dict[str, str]]:
+    """The period (inclusive UTC days; default the last 365) and protocol, with a message per bad value."""
+    problems = {}
+    today = datetime.now(UTC).date()
+    values = {"until": today, "since": today - timedelta(days=364)}
+    for key in ("since", "until"):
+        raw = args.get(key)
+        if raw:
+            try:
+                values[key] = date.fromisoformat(raw)
+            except ValueError:
+                problems[key] = _("Give a date as YYYY-MM-DD.")
+    if values["since"] > values["until"]:
+        problems["until"] = _("The end of the period is before its start.")
+    protocol = args.get("protocol") or ""
+    if protocol and protocol not in get_registry().ids():
+        problems["protocol"], protocol = _("Choose a protocol from the list."), ""
+    return values["since"], values["until"], protocol, problems
+
+
+def step_text(protocol_id: str, step_id: str) -> str:
+    """A step's text in the newest version that has it (step ids are stable across versions)."""
+    for protocol in reversed(get_registry().versions(protocol_id)):
+        step = protocol.step(step_id)
+        if step is not None:
+            return step.text
+    return step_id
+
+
+def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
+    """Read the period's summary rows and combine them."""
+    db, first, last = get_db(), since.isoformat(), until.isoformat()
+    return oversight.build_figures(
+        review_db.started_by_version(db, first, last, protocol or None),
+        review_db.outcomes_by_version(db, first, last, protocol or None),
+        lambda key: review_db.median_to_submit(db, first, last, key[0] if key else protocol or None,
+                                               key[1] if key else None),
+        review_db.step_figures(db, first, last, protocol or None),
+        step_text, current_app.config["OVERSIGHT_MIN_COUNT"])
+
+
+@bp.get("/oversight")
+@roles_required("supervisor", "admin")
+def index():
+    """Figures for a period and protocol, with a chart of the most problematic steps."""
+    since, until, protocol, problems = period_filters(request.args)
+    threshold = current_app.config["OVERSIGHT_MIN_COUNT"]
+    figures = figures_for(since, until, protocol)
+    chart = oversight.bar_chart(figures.steps, threshold, {
+        "title": _("Deviations and not-applicable answers per step, most problematic first"),
+        "deviated": _("Deviated"), "na": _("Not applicable"), "empty": _("No submitted runs in this period.")})
+    return render_template("oversight/index.html", figures=figures, chart=chart, since=since, until=until,
+                           protocol=protocol, problems=problems, threshold=threshold,
+                           protocols=get_registry().ids(), cell=lambda n: oversight.suppress(n, threshold)), \
+        400 if problems else 200
+
+
+@bp.get("/oversight.csv")
+@roles_required("supervisor", "admin")
+def export():
+    """The same figures as CSV, small counts suppressed."""
+    since, until, protocol, problems = period_filters(request.args)
+    if problems:
+        return Response("\n".join(problems.values()) + "\n", 400, mimetype="text/plain")
+    threshold = current_app.config["OVERSIGHT_MIN_COUNT"]
+    body = oversight.to_csv(figures_for(since, until, protocol), since.isoformat(), until.isoformat(),
+                            protocol or None, threshold)
+    name = f"oversight-{protocol or 'all'}-{since.isoformat()}-{until.isoformat()}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,86 @@
+"""Practice runs for trainers: who practised which version, which critical steps were missed or N/A."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import Blueprint, render_template
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from ..auth import roles_required
+from ..db import get_db
+from ..db import practice as practice_db
+from ..library import get_registry
+from ..protocols import Protocol
+from ..runs import fold
+
+bp = Blueprint("practice", __name__)
+STATUS_LABELS = {"in_progress": _l("in progress"), "submitted": _l("submitted"), "returned": _l("returned"),
+                 "approved": _l("approved")}
+
+
+@bp.app_template_filter("practice_time")
+def practice_time(value: str) -> str:
+    """Format a stored ISO time for the reader's language."""
+    try:
+        return format_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")), "medium")
+    except (TypeError, ValueError):
+        return value
+
+
+@dataclass
+class PracticeRun:
+    run: dict
+    protocol: Protocol | None
+    missed: list[str] = field(default_factory=list)  # critical steps left open or covered only by a deviation
+    na: list[str] = field(default_factory=list)  # critical steps marked not applicable
+    unexpected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VersionSummary:
+    protocol: Protocol
+    runs: int = 0
+    people: set[str] = field(default_factory=set)
+    missed: Counter = field(default_factory=Counter)
+    na: Counter = field(default_factory=Counter)
+
+
+def assess(run: dict, protocol: Protocol | None, events: list[dict]) -> PracticeRun:
+    """Fold a practice run and note its critical steps missed or marked N/A."""
+    found = PracticeRun(run, protocol)
+    if protocol is None or protocol.sha256 != run["protocol_sha256"]:
+        found.protocol = None
+        return found
+    state = fold(protocol, run["created_by"], run["mode"], events)
+    for step in protocol.critical_steps:
+        status = state.steps[step.id]["status"]
+        if status == "todo":
+            found.missed.append(step.id)
+        elif status == "na":
+            found.na.append(step.id)
+    found.unexpected = state.unexpected_answers()
+    return found
+
+
+@bp.get("/practice")
+@roles_required("trainer", "admin")
+def index():
+    """List practice runs and, per version, the critical steps trainees miss or mark N/A most."""
+    db, registry = get_db(), get_registry()
+    runs = practice_db.practice_runs(db)
+    events = practice_db.practice_events(db, [r["id"] for r in runs])
+    assessed = [assess(r, registry.get(r["protocol_id"], r["protocol_version"]), events[r["id"]]) for r in runs]
+    summaries: dict[tuple[str, str], VersionSummary] = {}
+    for item in assessed:
+        if item.protocol is None:
+            continue
+        summary = summaries.setdefault(item.protocol.key, VersionSummary(item.protocol))
+        summary.runs += 1
+        summary.people.add(item.run["created_by"])
+        summary.missed.update(item.missed)
+        summary.na.update(item.na)
+    ordered = sorted(summaries.values(), key=lambda s: (s.protocol.id, s.protocol.version))
+    return render_template("practice/index.html", runs=assessed, summaries=ordered, status_labels=STATUS_LABELS)

@@ -1,0 +1,108 @@
+"""The installable, offline-first app: service worker, manifest, offline page and blank run pages.
+
+The service worker is rendered from a template so its cache name is a hash of what it precaches:
+a deploy that changes any asset changes the worker's bytes, the browser installs it, and the old cache goes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..library import get_registry
+from ..runs import RunState
+from .runs import render_run_page
+
+bp = Blueprint("pwa", __name__)
+
+# Public files every page needs; private pages are cached by the page itself once signed in.
+SHELL_STATIC = ("css/app.css", "js/app.js", "js/idb.js", "js/outbox.js", "js/sync.js", "js/run.js",
+                "js/local.js", "icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png",
+                # Fonts too: a phone without Khmer or Thai fonts must still read the checklist offline.
+                *(f"fonts/web/NotoSans{script}-{weight}.woff2" for script in ("", "Khmer", "Thai")
+                  for weight in ("Regular", "Bold")))
+SHELL_PAGES = ("/offline", "/manifest.webmanifest")
+
+
+@lru_cache(maxsize=8)
+def _file_digest(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def shell_version() -> str:
+    """A short hash of every precached static file and the worker template: the cache's name."""
+    digest = hashlib.sha256()
+    static = Path(current_app.static_folder)
+    template = Path(current_app.root_path).parent / "templates" / "sw.js"
+    for path in [*(static / name for name in SHELL_STATIC), template]:
+        if path.exists():
+            digest.update(_file_digest(str(path), path.stat().st_mtime).encode())
+    return digest.hexdigest()[:12]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, at the root so its scope is the whole app; never cached by HTTP."""
+    version = shell_version()
+    shell = [url_for("static", filename=name, v=version) for name in SHELL_STATIC] + list(SHELL_PAGES)
+    body = render_template("sw.js", version=version, shell=json.dumps(shell),
+                           sync_url=json.dumps(url_for("static", filename="js/sync.js")))
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache, max-age=0"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: name, start URL, standalone display, colours and icons."""
+    icons = [{"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+             {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+             {"src": url_for("static", filename="icons/maskable-512.png"), "sizes": "512x512",
+              "type": "image/png", "purpose": "maskable"}]
+    body = {"name": "Do No Harm", "short_name": "Do No Harm", "id": "/", "start_url": "/", "scope": "/",
+            "display": "standalone", "background_color": "#ffffff", "theme_color": "#1d3f6e",
+            "description": _("Do no harm protocols as checklists, on a phone, with or without a signal."),
+            "icons": icons}
+    response = Response(json.dumps(body), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """What the app shows for a page that is neither reachable nor saved on this phone."""
+    return render_template("offline.html")
+
+
+@bp.get("/offline/precache.json")
+@login_required
+def precache():
+    """The private pages this user needs with no signal: home, start form, a blank page per runnable version."""
+    registry = get_registry()
+    pages = [url_for("home.index"), url_for("runs.new")]
+    for protocol_id in registry.ids():
+        for p in registry.versions(protocol_id):
+            if registry.current(protocol_id) is not None and not registry.is_retired(p):
+                pages.append(url_for("pwa.blank_run", protocol_id=p.id, version=p.version))
+    return jsonify({"user": current_user.username, "pages": pages})
+
+
+@bp.get("/offline/runs/<protocol_id>/<version>")
+@login_required
+def blank_run(protocol_id: str, version: str):
+    """A run page with nothing answered, which the phone fills in from its own records of a run."""
+    protocol = get_registry().get(protocol_id, version)
+    if protocol is None:
+        abort(404)
+    language = protocol.in_language(str(get_locale())).language
+    run = {"id": "", "protocol_id": protocol.id, "protocol_version": protocol.version, "label": "",
+           "mode": "live", "language": language, "creator_id": current_user.id}
+    state = RunState(protocol, "", "live")
+    return render_run_page(run, state, blank=True, event_ids=[])

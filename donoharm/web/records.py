@@ -1,0 +1,103 @@
+"""Record downloads for readers of a run, and the public /verify page."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+from ..db import get_db
+from ..db import records as records_db
+from ..library import get_registry
+from ..records import current_record, signing_key, verify_pdf
+from ..records.issuing import record_path
+from ..records.verify import MAX_BYTES
+from ..run_service import RunError
+from .runs import readable_run
+
+bp = Blueprint("records", __name__)
+
+
+class VerifyForm(FlaskForm):
+    """Upload a record PDF to verify (kept with its view: the only form of this screen)."""
+
+    pdf = FileField(_l("Record PDF"), validators=[FileRequired(_l("Choose the PDF file to verify."))])
+
+
+def _send(record: dict, run: dict):
+    response = send_file(io.BytesIO(record_path(record).read_bytes()), mimetype="application/pdf", download_name=(
+        f"record-{run['label']}-{record['issued_at'][:10]}-{record['id'][:8]}.pdf"), max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/runs/<run_id>/record.pdf")
+@login_required
+def latest(run_id: str):
+    run = readable_run(run_id)
+    try:
+        record = current_record(get_db(), get_registry(), run)
+    except RunError:
+        abort(409)
+    if record is None:
+        abort(404, _("No record yet: a record is issued when the run is submitted."))
+    return _send(record, run)
+
+
+@bp.get("/runs/<run_id>/records/<record_id>.pdf")
+@login_required
+def earlier(run_id: str, record_id: str):
+    run = readable_run(run_id)
+    record = records_db.get_record(get_db(), record_id)
+    if record is None or record["run_id"] != run["id"]:
+        abort(404)
+    return _send(record, run)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():
+    verdict, status = None, 200
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BYTES
+    if request.method == "POST" and (request.content_length or 0) > limit:
+        form = VerifyForm(formdata=None)  # do not read the oversize body at all
+        form.pdf.errors = [_("The file is too large to be a record.")]
+        return render_template("records/verify.html", form=form, verdict=None, fingerprint=signing_key()
+                               .root_fingerprint, subject=signing_key().subject), 413
+    form = VerifyForm()
+    if form.validate_on_submit():
+        verdict = verify_pdf(form.pdf.data.read(MAX_BYTES + 1), signing_key(), get_db())
+        status = 200 if verdict.valid else 422
+    elif request.method == "POST":
+        status = 400
+    key = signing_key()
+    return render_template("records/verify.html", form=form, verdict=verdict,
+                           fingerprint=key.root_fingerprint, subject=key.subject), status
+
+
+@bp.get("/verify/root.pem")
+def root_certificate():
+    return Response(signing_key().root_pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": "attachment; filename=donoharm-records-root.pem"})
+
+
+@bp.app_template_global()
+def run_records(run_id: str) -> list[dict]:
+    """The records issued for a run, newest first (for the run page's list)."""
+    return records_db.records_of(get_db(), run_id)
+
+
+@bp.app_template_global()
+def record_issued_at(iso: str) -> str:
+    """An issue time for people, in the reader's locale and time zone."""
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    try:
+        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), "medium")
+    except ValueError:
+        return iso

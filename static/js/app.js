@@ -1,0 +1,75 @@
+// Entry point on every page: the service worker, when to send the outbox, and the page's own module.
+import { onSynced, sendAll } from "./sync.js";
+
+const PRECACHE_EVERY_MS = 60 * 60 * 1000;
+const SEND_EVERY_MS = 20 * 1000;
+let sending = null;
+let failures = 0;
+let retry = null;
+const RETRY_MS = 2000;
+
+function announce(state) {
+  document.documentElement.dataset.sync = state;  // the last send's outcome, for people and tests alike
+  window.dispatchEvent(new CustomEvent("dnh:synced", { detail: { state } }));
+}
+
+// Send now unless a send from this tab is already under way (other tabs wait on the Web Lock).
+function send() {
+  clearTimeout(retry);
+  if (!sending) {
+    sending = sendAll().then((state) => {
+      sending = null;
+      announce(state);
+      // The connection dropped although the phone says it is online: try again soon, not only on the timer.
+      if (state === "offline" && navigator.onLine) retry = setTimeout(send, Math.min(RETRY_MS * 2 ** failures++, 60000));
+      if (state !== "offline") failures = 0;
+      return state;
+    });
+  }
+  return sending;
+}
+
+async function askBackgroundSync() {
+  try {
+    const registration = await navigator.serviceWorker.ready;
+    if (registration.sync) await registration.sync.register("dnh-outbox");
+  } catch (error) { /* not offered by this browser: the timer and the online event still send */ }
+}
+
+// Save the signed-in pages needed with no signal (home, start form, a blank page per protocol version).
+async function precachePrivatePages() {
+  if (!navigator.onLine || !("caches" in window)) return;
+  const response = await fetch("/offline/precache.json", { credentials: "same-origin", redirect: "manual" });
+  if (response.status !== 200) return;  // not signed in
+  const { user, pages } = await response.json();
+  // Again when someone else signs in, the list changes (a new version published) or an hour has passed.
+  const signature = JSON.stringify([user, pages]);
+  const last = JSON.parse(localStorage.getItem("dnh-precached") || "{}");
+  if (last.signature === signature && Date.now() - last.at < PRECACHE_EVERY_MS) return;
+  const cache = await caches.open("dnh-pages");
+  await Promise.all(pages.map(async (url) => {
+    const page = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+    if (page.status === 200) await cache.put(url, page);
+  }));
+  localStorage.setItem("dnh-precached", JSON.stringify({ signature, at: Date.now() }));
+}
+
+async function start() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module", updateViaCache: "none" })
+      .catch(() => {});
+  }
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  onSynced((message) => announce(message.state));  // a send finished in another tab or the worker
+  window.addEventListener("online", send);
+  window.addEventListener("dnh:send", () => { send(); if (!navigator.onLine) askBackgroundSync(); });
+  setInterval(() => { if (navigator.onLine) send(); }, SEND_EVERY_MS);
+  const modules = [import("./local.js")];
+  if (document.getElementById("run")) modules.push(import("./run.js"));
+  await Promise.all(modules.map((m) => m.then((module) => module.init()).catch((error) => console.error(error))));
+  document.documentElement.dataset.app = "ready";  // the page's handlers are in place
+  send();
+  precachePrivatePages().catch(() => {});
+}
+
+start();

@@ -1,0 +1,152 @@
+// Pages that deal with what is kept on this phone: starting a run offline, runs not sent yet,
+// storage use, and signing out or wiping a shared phone without losing unsent work by accident.
+import { wipe } from "./idb.js";
+import { localRuns, now, pending, saveRun, uuid } from "./outbox.js";
+import { fieldError } from "./run.js";
+
+export function blankRunUrl(run) {
+  return `/offline/runs/${encodeURIComponent(run.protocol_id)}/${encodeURIComponent(run.protocol_version)}?run=${run.id}`;
+}
+
+function showFieldError(field, message) {
+  const box = field.closest(".field");
+  let error = box.querySelector(".error-message.js-error");
+  if (!error) {
+    error = document.createElement("p");
+    error.className = "error-message js-error";
+    error.id = `${field.id}-js-error`;
+    field.before(error);
+  }
+  error.textContent = message;
+  box.classList.add("field-error");
+  field.setAttribute("aria-invalid", "true");
+  field.focus();
+}
+
+// Start a run on the phone: a client-made id, the run saved to the outbox before any of its events.
+function startForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const label = String(data.get("label") || "").trim();
+    const field = form.elements.label;
+    if (!label) return showFieldError(field, form.dataset.labelRequired);
+    if (label.length > 80) return showFieldError(field, form.dataset.labelTooLong);
+    const [protocolId, version] = String(data.get("protocol") || "").split("@");
+    const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
+      mode: data.get("mode") || "live", language: data.get("language") || null, created_at: now(),
+      user: form.dataset.user };
+    await saveRun(run);
+    window.dispatchEvent(new Event("dnh:send"));
+    window.location.assign(blankRunUrl(run));
+  });
+}
+
+// Home: runs that exist only on this phone so far, marked "not sent yet".
+async function localList(section) {
+  const runs = (await localRuns()).filter((r) => !r.sent);
+  const list = section.querySelector("ul");
+  list.replaceChildren(...runs.map((run) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = blankRunUrl(run);
+    link.textContent = run.label;
+    const mark = document.createElement("strong");
+    mark.className = "tag tag-todo";
+    mark.textContent = section.dataset.notSent;
+    item.append(link, " ", mark);
+    return item;
+  }));
+  section.hidden = runs.length === 0;
+}
+
+async function storageUse(element) {
+  if (!navigator.storage || !navigator.storage.estimate) return;
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  const mb = (bytes) => (bytes / 1048576).toFixed(1);
+  element.textContent = element.dataset.template.replace("{used}", mb(usage)).replace("{quota}", mb(quota))
+    + (persisted ? ` ${element.dataset.persisted}` : "");
+  element.hidden = false;
+}
+
+// Forget this phone's private copies: saved pages always; with `everything`, also the outbox and the app shell.
+export async function forgetLocal(everything) {
+  localStorage.removeItem("dnh-precached");
+  if ("caches" in window) {
+    for (const name of await caches.keys()) {
+      if (everything || name === "dnh-pages") await caches.delete(name);
+    }
+  }
+  if (everything) {
+    await wipe();
+    if (navigator.serviceWorker) {
+      for (const registration of await navigator.serviceWorker.getRegistrations()) await registration.unregister();
+    }
+  }
+}
+
+// Sign-out: refuse while changes are unsent unless the person ticks "discard"; then clear private copies.
+function signOut(form) {
+  const warning = document.getElementById("unsent-warning");
+  const discard = document.getElementById("discard-unsent");
+  let leaving = false;
+  form.addEventListener("submit", async (event) => {
+    if (leaving) return;
+    event.preventDefault();
+    const { runs, events } = await pending();
+    const unsent = runs.length + events.length;
+    const wiping = event.submitter && event.submitter.name === "wipe";
+    if (unsent && !discard.checked) {
+      warning.querySelector("[data-role=message]").textContent = (unsent === 1 ? warning.dataset.templateOne : warning.dataset.template).replace("{n}", unsent);
+      warning.hidden = false;
+      warning.focus();
+      return;
+    }
+    await forgetLocal(wiping || unsent > 0);
+    leaving = true;
+    if (event.submitter && event.submitter.name) {
+      const hidden = document.createElement("input");
+      Object.assign(hidden, { type: "hidden", name: event.submitter.name, value: event.submitter.value });
+      form.append(hidden);
+    }
+    form.submit();
+  });
+}
+
+// Submitting on the server's check page: first let this run's changes saved on the phone go, else wait.
+function submitAfterSending(form) {
+  let ready = false;
+  form.addEventListener("submit", async (event) => {
+    if (ready) return;
+    event.preventDefault();
+    const runId = form.dataset.runId;
+    const mine = ({ runs, events }) => runs.filter((r) => r.id === runId).length + events.filter((e) => e.run === runId).length;
+    if (mine(await pending())) {
+      const { sendAll } = await import("./sync.js");
+      await sendAll();
+    }
+    if (mine(await pending())) {
+      fieldError(form, form.dataset.unsent);
+      return;
+    }
+    ready = true;
+    form.requestSubmit(event.submitter);
+  });
+}
+
+export async function init() {
+  const check = document.getElementById("submit-run");
+  if (check && check.dataset.runId) submitAfterSending(check);
+  const start = document.getElementById("start-run");
+  if (start) startForm(start);
+  const section = document.getElementById("local-runs");
+  if (section) {
+    await localList(section);
+    window.addEventListener("dnh:synced", () => localList(section));
+  }
+  const storage = document.getElementById("storage-use");
+  if (storage) storageUse(storage).catch(() => {});
+  const logout = document.getElementById("logout-form");
+  if (logout) signOut(logout);
+}

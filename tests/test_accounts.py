@@ -1,0 +1,99 @@
+"""Accounts: sign-in throttling, the one-time setup link, and the administrators' user page."""
+from __future__ import annotations
+
+from .conftest import PASSWORD, csrf_from, login
+
+
+def test_wrong_passwords_are_throttled_per_account(app, client, users):
+    for _attempt in range(app.config["LOGIN_FAILURES_PER_ACCOUNT"]):
+        response = login(client, "acc", "not the password")
+        assert response.status_code == 401
+        assert "The username or password is not right." in response.get_data(as_text=True)
+    response = login(client, "acc", PASSWORD)  # even the right password waits now
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert client.get("/api/v1/session").status_code == 401
+    # Another account from elsewhere is not affected.
+    other = app.test_client()
+    assert login(other, "acc2").status_code == 302
+
+
+def test_wrong_passwords_are_throttled_per_address(app, client, users):
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = 3
+    for name in ("nobody1", "nobody2", "nobody3"):
+        assert login(client, name, "guess").status_code == 401
+    assert login(client, "sup", PASSWORD).status_code == 429
+
+
+def test_the_setup_link_works_once(app):
+    client = app.test_client()
+    token = app.extensions["donoharm.setup_token"]
+    path = f"/setup?token={token}"
+    assert client.get(path).status_code == 200
+    data = {"csrf_token": csrf_from(client, path), "token": token, "username": "boss",
+            "password": "field lantern basement 7", "confirm": "field lantern basement 7"}
+    response = client.post(path, data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
+    second = app.test_client()
+    assert second.get(path).status_code == 404
+    assert client.post(path, data=data).status_code == 404  # replaying the form does not help either
+    assert second.get("/setup?token=made-up").status_code == 404
+
+
+def test_setup_refuses_a_weak_password_and_keeps_the_username(app):
+    client = app.test_client()
+    token = app.extensions["donoharm.setup_token"]
+    path = f"/setup?token={token}"
+    response = client.post(path, data={"csrf_token": csrf_from(client, path), "token": token,
+                                       "username": "boss", "password": "short", "confirm": "short"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="boss"' in html and 'class="error-message"' in html
+    assert client.get(path).status_code == 200  # the token was not spent
+
+
+def test_admin_adds_changes_and_deactivates_users(app, users):
+    admin = app.test_client()
+    login(admin, "admin")
+    token = csrf_from(admin, "/admin/users")
+    response = admin.post("/admin/users", data={"csrf_token": token, "username": "newsup", "role": "supervisor",
+                                                 "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 302
+    assert "newsup" in admin.get("/admin/users").get_data(as_text=True)
+    taken = admin.post("/admin/users", data={"csrf_token": token, "username": "newsup", "role": "supervisor",
+                                              "password": PASSWORD, "confirm": PASSWORD})
+    assert taken.status_code == 422 and "That username is taken." in taken.get_data(as_text=True)
+    # Deactivated users can no longer sign in.
+    admin.post(f"/admin/users/{users['acc2']}", data={"csrf_token": token, "role": "accompanier"})
+    assert login(app.test_client(), "acc2").status_code == 401
+    # The last active administrator stays one.
+    admin.post(f"/admin/users/{users['admin']}", data={"csrf_token": token, "role": "trainer", "active": "y"})
+    assert "Keep at least one active administrator." in admin.get("/admin/users").get_data(as_text=True)
+    assert admin.get("/admin/users").status_code == 200
+
+
+def test_only_admins_reach_the_user_page(app, users):
+    for name in ("acc", "sup", "trainer"):
+        client = app.test_client()
+        login(client, name)
+        assert client.get("/admin/users").status_code == 403
+
+
+def test_sign_out_needs_a_post_with_the_token(app, users):
+    client = app.test_client()
+    login(client, "acc")
+    assert client.get("/logout").status_code == 200
+    assert client.get("/api/v1/session").status_code == 200
+    assert client.post("/logout", data={}).status_code == 400
+    response = client.post("/logout", data={"csrf_token": csrf_from(client, "/logout")})
+    assert response.status_code == 302
+    assert client.get("/api/v1/session").status_code == 401
+
+
+def test_error_pages_keep_the_layout_and_say_what_to_do(app, users):
+    client = app.test_client()
+    login(client, "acc")
+    response = client.get("/admin/users")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403 and "You cannot open this page" in html and '<main id="main"' in html
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
