@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -42,6 +43,25 @@ def add_security_headers(response):
     return response
 
 
+# What the browser, the service worker and the page's script fetch on their own, often during sign-in.
+# None of them changes the session; the API is not here (GET /api/v1/session may store a new CSRF token).
+BACKGROUND_ENDPOINTS = frozenset({"static", "pwa.service_worker", "pwa.manifest", "pwa.offline", "pwa.precache"})
+
+
+class ForegroundSessionInterface(SecureCookieSessionInterface):
+    """Session cookies set only by the requests a person makes, never by background fetches.
+
+    The session lives in the cookie. A fetch that left with the signed-out cookie and came back after
+    the sign-in response would otherwise set that old cookie again and sign the person out (seen in
+    Chromium while the service worker saved the app shell during sign-in).
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint in BACKGROUND_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
+
+
 def keep_session_alive() -> None:
     """Make the session permanent so PERMANENT_SESSION_LIFETIME acts as an idle timeout."""
     session.permanent = True
@@ -58,5 +78,6 @@ def init_app(app: Flask) -> None:
 
         # Trust one reverse proxy for the client address and scheme (X-Forwarded-For/-Proto).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.session_interface = ForegroundSessionInterface()
     app.before_request(keep_session_alive)
     app.after_request(add_security_headers)

@@ -75,4 +75,5 @@ self.addEventListener("sync", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data === "send") event.waitUntil(sendAll());
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
 });

@@ -97,3 +97,26 @@ def test_error_pages_keep_the_layout_and_say_what_to_do(app, users):
     assert response.status_code == 403 and "You cannot open this page" in html and '<main id="main"' in html
     response = client.get("/no/such/page")
     assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+
+
+# Fetched without a person's click while the sign-in page is open: the service worker saving the app
+# shell, the manifest, and the page's own script asking which pages to keep for offline use.
+BACKGROUND_URLS = ("/static/css/app.css", "/static/js/app.js", "/sw.js", "/manifest.webmanifest", "/offline",
+                   "/offline/precache.json")
+
+
+def test_fetches_that_left_the_sign_in_page_and_come_back_late_do_not_sign_you_out(app, users):
+    person = app.test_client()
+    person.get("/login")
+    signed_out_cookie = person.get_cookie("session").value
+    login(person, "acc")
+    late = app.test_client()  # the same requests, sent with the cookie of before the sign-in
+    late.set_cookie("session", signed_out_cookie)
+    for url in BACKGROUND_URLS:
+        response = late.get(url)
+        response.close()  # static files are streamed
+        assert response.status_code in (200, 401), url
+        for header in response.headers.getlist("Set-Cookie"):  # the browser would store what arrives last
+            if header.startswith("session="):
+                person.set_cookie("session", header.split(";")[0].split("=", 1)[1])
+    assert person.get("/").status_code == 200

@@ -8,9 +8,7 @@ from donoharm.db import records as records_db
 from donoharm.db import runs as runs_db
 from tests.conftest import PASSWORD, browser_login
 
-# Each test drives a real Chromium with a service worker; on a busy 2-core machine a worker can take
-# longer than the waits allow. One retry keeps CI honest about real failures (a bug fails twice).
-pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=1)]
+pytestmark = pytest.mark.browser
 
 PROTOCOL = "social-worker-accompaniment"  # every step kind: check, yesno, count, time, choice, text
 TIMEOUT = 15_000

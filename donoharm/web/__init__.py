@@ -1,9 +1,7 @@
 """Server-rendered pages, one blueprint per area."""
 from flask import Flask
 
-from . import account, admin, home, protocols, pwa, runs
-from . import practice, protocol_share, protocol_upload
-from . import oversight, review
+from . import account, admin, home, oversight, practice, protocol_share, protocol_upload, protocols, pwa, review, runs
 
 
 def init_app(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """The signed-in user's own account: the language of the interface and of new runs."""
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 

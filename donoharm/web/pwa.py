@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..api.errors import api_error
 from ..library import get_registry
 from ..runs import RunState
 from .runs import render_run_page
@@ -82,9 +83,12 @@ def offline():
 
 
 @bp.get("/offline/precache.json")
-@login_required
 def precache():
     """The private pages this user needs with no signal: home, start form, a blank page per runnable version."""
+    if not current_user.is_authenticated:
+        # Asked by the page's script, often on the sign-in page itself: a plain 401, with no redirect
+        # and no "sign in" message left in the session for the next page to show.
+        return api_error(401, "unauthorized", "sign in first")
     registry = get_registry()
     pages = [url_for("home.index"), url_for("runs.new")]
     for protocol_id in registry.ids():

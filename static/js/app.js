@@ -54,10 +54,24 @@ async function precachePrivatePages() {
   localStorage.setItem("dnh-precached", JSON.stringify({ signature, at: Date.now() }));
 }
 
+// A page whose navigation was under way while the worker activated is missed by its clients.claim()
+// (Chromium claims only pages already loaded) and would stay uncontrolled until reloaded: ask again.
+async function askToBeControlled(registration) {
+  const worker = registration.active;
+  if (!worker || navigator.serviceWorker.controller) return;
+  if (worker.state !== "activated") {  // only an activated worker may claim
+    await new Promise((resolve) => worker.addEventListener("statechange", () => {
+      if (worker.state === "activated") resolve();
+    }));
+  }
+  if (!navigator.serviceWorker.controller) worker.postMessage("claim");
+}
+
 async function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module", updateViaCache: "none" })
       .catch(() => {});
+    navigator.serviceWorker.ready.then(askToBeControlled).catch(() => {});
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   onSynced((message) => announce(message.state));  // a send finished in another tab or the worker

@@ -1,8 +1,12 @@
 // Pages that deal with what is kept on this phone: starting a run offline, runs not sent yet,
 // storage use, and signing out or wiping a shared phone without losing unsent work by accident.
 import { wipe } from "./idb.js";
-import { localRuns, now, pending, saveRun, uuid } from "./outbox.js";
+import { localRun, localRuns, now, pending, saveRun, uuid } from "./outbox.js";
 import { fieldError } from "./run.js";
+import { sendAll } from "./sync.js";
+
+// How long a start waits for the server before opening the run on the phone instead.
+const START_WAIT_MS = 8000;
 
 export function blankRunUrl(run) {
   return `/offline/runs/${encodeURIComponent(run.protocol_id)}/${encodeURIComponent(run.protocol_version)}?run=${run.id}`;
@@ -36,10 +40,32 @@ function startForm(form) {
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
       mode: data.get("mode") || "live", language: data.get("language") || null, created_at: now(),
       user: form.dataset.user };
-    await saveRun(run);
+    const button = event.submitter || form.querySelector("button[type=submit]");
+    button.disabled = true;  // one tap, one run
+    try {
+      await saveRun(run);
+    } catch (error) {  // no storage on this phone (a private window, say): the server's own form still works
+      form.submit();
+      return;
+    }
+    // With a signal the run is created on the server at once and opens at its own address; without one
+    // (or a server too slow to answer) it opens on the blank page saved on this phone and is sent later.
+    if (navigator.onLine && await sentInTime(run.id)) {
+      window.location.assign(`/runs/${run.id}`);
+      return;
+    }
     window.dispatchEvent(new Event("dnh:send"));
     window.location.assign(blankRunUrl(run));
   });
+}
+
+async function sentInTime(runId) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, START_WAIT_MS); });
+  await Promise.race([sendAll(), late]);
+  clearTimeout(timer);
+  const run = await localRun(runId);
+  return Boolean(run && run.sent);
 }
 
 // Home: runs that exist only on this phone so far, marked "not sent yet".
@@ -122,10 +148,7 @@ function submitAfterSending(form) {
     event.preventDefault();
     const runId = form.dataset.runId;
     const mine = ({ runs, events }) => runs.filter((r) => r.id === runId).length + events.filter((e) => e.run === runId).length;
-    if (mine(await pending())) {
-      const { sendAll } = await import("./sync.js");
-      await sendAll();
-    }
+    if (mine(await pending())) await sendAll();
     if (mine(await pending())) {
       fieldError(form, form.dataset.unsent);
       return;
