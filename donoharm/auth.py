@@ -28,9 +28,10 @@ login_manager.login_message = "Sign in to continue."
 
 
 class User(UserMixin):
-    """The signed-in user, loaded from the database on each request."""
+    """The signed-in user, loaded from the database on each request through their sign-in's token."""
 
-    def __init__(self, row: dict):
+    def __init__(self, row: dict, sign_in: str):
+        self.sign_in = sign_in  # the token the session cookie carries instead of the user id
         self.id = row["id"]
         self.username = row["username"]
         self.role = row["role"]
@@ -42,6 +43,9 @@ class User(UserMixin):
     def is_active(self) -> bool:
         return self.active
 
+    def get_id(self) -> str:
+        return self.sign_in
+
     @property
     def actor(self) -> Actor:
         return Actor(self.username, self.role)
@@ -50,10 +54,32 @@ class User(UserMixin):
         return self.role in ("supervisor", "admin")
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _idle_seconds() -> float:
+    return current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    row = users_db.get_user(get_db(), int(user_id)) if user_id.isdigit() else None
-    return User(row) if row else None
+def load_user(token: str) -> User | None:
+    """The user of a sign-in that has not ended: not signed out, not idle too long, user still active."""
+    db, now = get_db(), time.time()
+    row = users_db.signed_in_user(db, _token_hash(token), now - _idle_seconds())
+    if row is None:
+        return None
+    # Note activity now and then, not on every request: at most one write per tenth of the idle time.
+    if now - row["last_seen"] > min(3600.0, _idle_seconds() / 10):
+        users_db.touch_sign_in(db, _token_hash(token), now)
+    return User(row, token)
+
+
+def sign_in(row: dict) -> None:
+    """Start a sign-in for a user row and put its token in the session."""
+    token = secrets.token_urlsafe(32)
+    users_db.start_sign_in(get_db(), row["id"], _token_hash(token), time.time(), _idle_seconds())
+    login_user(User(row, token))
 
 
 @login_manager.unauthorized_handler
@@ -112,7 +138,7 @@ def login():
             row = users_db.find_user(db, username)
             if row and row["active"] and check_password_hash(row["password_hash"], form.password.data):
                 users_db.clear_login_failures(db, username, time.time() - current_app.config["LOGIN_WINDOW_SECONDS"])
-                login_user(User(row))
+                sign_in(row)
                 return redirect(_safe_next(request.args.get("next")))
             users_db.record_login_failure(db, username, address, time.time())
             form.password.errors.append(_("The username or password is not right."))
@@ -131,6 +157,8 @@ def logout():
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             abort(400)
+        if current_user.is_authenticated:  # end it on the server too: any copy of the cookie is now void
+            users_db.end_sign_in(get_db(), _token_hash(current_user.sign_in))
         logout_user()
         flash(_("You are signed out."), "success")
         response = redirect(url_for("auth.login"))
@@ -138,10 +166,6 @@ def logout():
             response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
     return render_template("auth/logout.html")
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -162,7 +186,7 @@ def setup():
                 user_id = users_db.create_user(db, form.username.data.strip(),
                                                hash_password(form.password.data), "admin")
         if not form.username.errors:
-            login_user(User(users_db.get_user(db, user_id)))
+            sign_in(users_db.get_user(db, user_id))
             flash(_("Your administrator account is ready. Add the other users next."), "success")
             return redirect(url_for("admin.users"))
     return render_template("auth/setup.html", form=form)

@@ -62,9 +62,13 @@ def test_admin_adds_changes_and_deactivates_users(app, users):
     taken = admin.post("/admin/users", data={"csrf_token": token, "username": "newsup", "role": "supervisor",
                                               "password": PASSWORD, "confirm": PASSWORD})
     assert taken.status_code == 422 and "That username is taken." in taken.get_data(as_text=True)
-    # Deactivated users can no longer sign in.
+    # Deactivated users can no longer sign in, and are signed out where they already were.
+    phone = app.test_client()
+    login(phone, "acc2")
+    assert phone.get("/").status_code == 200
     admin.post(f"/admin/users/{users['acc2']}", data={"csrf_token": token, "role": "accompanier"})
     assert login(app.test_client(), "acc2").status_code == 401
+    assert phone.get("/").status_code == 302 and phone.get("/api/v1/session").status_code == 401
     # The last active administrator stays one.
     admin.post(f"/admin/users/{users['admin']}", data={"csrf_token": token, "role": "trainer", "active": "y"})
     assert "Keep at least one active administrator." in admin.get("/admin/users").get_data(as_text=True)
@@ -120,3 +124,20 @@ def test_fetches_that_left_the_sign_in_page_and_come_back_late_do_not_sign_you_o
             if header.startswith("session="):
                 person.set_cookie("session", header.split(";")[0].split("=", 1)[1])
     assert person.get("/").status_code == 200
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(app, users):
+    person = app.test_client()
+    login(person, "acc")
+    copied = app.test_client()  # the same cookie, kept by a late response, a backup or someone else
+    copied.set_cookie("session", person.get_cookie("session").value)
+    assert copied.get("/").status_code == 200
+    person.post("/logout", data={"csrf_token": csrf_from(person, "/logout")})
+    assert copied.get("/").status_code == 302
+    assert copied.get("/api/v1/session").status_code == 401
+    other = app.test_client()  # signing out on one device leaves the person's other sign-ins alone
+    login(other, "acc")
+    login(person, "acc")
+    person.post("/logout", data={"csrf_token": csrf_from(person, "/logout")})
+    assert other.get("/").status_code == 200
+

@@ -198,3 +198,19 @@ def review_m004_pending_summaries(db):
             WHERE event_count > 0 AND id NOT IN (SELECT run_id FROM run_facts);
         """
     )
+
+
+@migrations()
+def auth_m001_sign_ins(db):
+    # One row per signed-in browser, so signing out, deactivation and the idle timeout end it on the
+    # server too: the session cookie alone cannot be taken back once a copy of it exists.
+    db.executescript(
+        """
+        CREATE TABLE sign_ins (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            last_seen REAL NOT NULL
+        );
+        CREATE INDEX sign_ins_by_user ON sign_ins (user_id);
+        """
+    )

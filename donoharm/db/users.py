@@ -81,3 +81,33 @@ def setup_token_valid(db: Database, token_hash: str) -> bool:
     row = db.execute("SELECT 1 FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL",
                      [token_hash]).fetchone()
     return row is not None
+
+
+# Sign-ins: the server's side of each session (the cookie holds only the token).
+
+def start_sign_in(db: Database, user_id: int, token_hash: str, at: float, idle_seconds: float) -> None:
+    """Record a new sign-in, and forget sign-ins that have been idle too long (of anyone)."""
+    db.execute("DELETE FROM sign_ins WHERE last_seen < ?", [at - idle_seconds])
+    db.execute("INSERT INTO sign_ins (token_hash, user_id, last_seen) VALUES (?, ?, ?)", [token_hash, user_id, at])
+
+
+def signed_in_user(db: Database, token_hash: str, idle_since: float) -> dict[str, Any] | None:
+    """The active user of a sign-in seen since `idle_since`, with the sign-in's `last_seen`; else None."""
+    row = db.execute(
+        "SELECT users.*, sign_ins.last_seen FROM sign_ins JOIN users ON users.id = sign_ins.user_id"
+        " WHERE sign_ins.token_hash = ? AND sign_ins.last_seen >= ? AND users.active = 1",
+        [token_hash, idle_since]).fetchone()
+    return dict(row) if row else None
+
+
+def touch_sign_in(db: Database, token_hash: str, at: float) -> None:
+    db.execute("UPDATE sign_ins SET last_seen = ? WHERE token_hash = ?", [at, token_hash])
+
+
+def end_sign_in(db: Database, token_hash: str) -> None:
+    db.execute("DELETE FROM sign_ins WHERE token_hash = ?", [token_hash])
+
+
+def end_sign_ins_of(db: Database, user_id: int) -> None:
+    """Sign a user out everywhere (deactivated, or a new password)."""
+    db.execute("DELETE FROM sign_ins WHERE user_id = ?", [user_id])

@@ -47,5 +47,7 @@ def change_user(user_id: int):
             flash(_("Keep at least one active administrator."), "error")
         else:
             users_db.update_user(db, user_id, role=form.role.data, active=int(form.active.data))
+            if not form.active.data:  # a lost phone or a person who left: signed out everywhere at once
+                users_db.end_sign_ins_of(db, user_id)
             flash(_("Updated %(user)s.", user=user['username']), "success")
     return redirect(url_for("admin.users"))
