@@ -6,6 +6,7 @@ import pytest
 from donoharm.db import connect
 from donoharm.db import records as records_db
 from donoharm.db import runs as runs_db
+from tests.browser import axe_violations
 from tests.conftest import PASSWORD, browser_login
 
 pytestmark = pytest.mark.browser
@@ -295,6 +296,17 @@ def test_refused_change_is_shown_with_the_reason_and_kept(page, app, api):
     page.reload()
     ready(page)
     page.wait_for_selector("#sync-status[data-state=error]")  # still kept, still explained
+
+    # The person gives it up, in two taps; it leaves the phone without ever reaching the server.
+    page.get_by_role("button", name="Discard this change").click()
+    assert "It will never reach the server." in unsent_text(page)
+    assert axe_violations(page) == []
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, discard it").click()
+    ready(page)
+    page.wait_for_selector("#sync-status[data-state=sent]")
+    assert page.evaluate("async () => (await import('/static/js/outbox.js')).unsentCount()") == 0
+    assert server_events(app, run_id) == events
 
 
 def test_two_tabs_send_one_at_a_time(context, live_server, app, monkeypatch):

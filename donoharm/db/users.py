@@ -109,5 +109,5 @@ def end_sign_in(db: Database, token_hash: str) -> None:
 
 
 def end_sign_ins_of(db: Database, user_id: int) -> None:
-    """Sign a user out everywhere (deactivated, or a new password)."""
+    """Sign a user out everywhere (when the account is deactivated)."""
     db.execute("DELETE FROM sign_ins WHERE user_id = ?", [user_id])

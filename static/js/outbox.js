@@ -73,6 +73,15 @@ export function markRefused(id, error) {
   });
 }
 
+// The person chose to give up a change the server refused: it leaves the phone without being sent,
+// and the changes made after it can go. Only a refused, unsent event can be discarded.
+export function discardRefused(id) {
+  return tx("events", "readwrite", async (s, done) => {
+    const event = await done(s.events.index("id").get(id));
+    if (event && event.error && !event.sent) await done(s.events.delete(event.seq));
+  });
+}
+
 // Drop the local copies of events the server page already shows: they are not needed any more.
 export function forgetSent(ids) {
   const known = new Set(ids);

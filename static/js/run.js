@@ -1,6 +1,6 @@
 // The run screen with JavaScript: every answer is saved on this phone first and shown at once,
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
-import { eventsOf, forgetSent, localRun, pending, saveEvent } from "./outbox.js";
+import { discardRefused, eventsOf, forgetSent, localRun, pending, saveEvent } from "./outbox.js";
 
 let root, data, S, runId;
 
@@ -113,6 +113,7 @@ async function showSync(state) {
   if (refused) {
     box.dataset.state = "error";
     box.textContent = fill(S.refused, { reason: refused.error });
+    if (refused.run) box.append(" ", discardButton(refused));  // an event; a refused run keeps its answers
   } else if (mine.length && state === "signed-out") {
     box.dataset.state = "error";
     const link = document.createElement("a");
@@ -126,6 +127,31 @@ async function showSync(state) {
     box.dataset.state = "sent";
     box.textContent = S.sent;
   }
+}
+
+// Two taps to give up a refused change: "Discard this change", then "Yes, discard it".
+function discardButton(refused) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button-secondary";
+  button.textContent = S.discard;
+  button.addEventListener("click", () => {
+    const question = document.createElement("span");
+    question.textContent = `${S.discard_confirm} `;
+    const yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = "button-warning";
+    yes.textContent = S.discard_yes;
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      await discardRefused(refused.id);
+      window.dispatchEvent(new Event("dnh:send"));  // the changes after it were waiting on it
+      location.reload();  // the screen is rebuilt from the server's answers and the changes still kept
+    });
+    button.replaceWith(question, yes);
+    yes.focus();
+  });
+  return button;
 }
 
 // Shown like the server's field errors, announced at once.
