@@ -18,12 +18,6 @@ from donoharm.db import connect
 from donoharm.library import get_registry
 from tests.conftest import attestation, complete_answers, login
 
-# WeasyPrint (issuing the run's record) leaves its sRGB colour profile file to the garbage collector.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file.*sRGB2014.icc:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in.*sRGB2014.icc:pytest.PytestUnraisableExceptionWarning"),
-]
-
 WHO = ("anon", "acc", "acc2", "sup", "trainer", "admin")
 
 # "METHOD rule": codes for  anon  acc  acc2  sup  trainer  admin

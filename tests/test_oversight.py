@@ -14,12 +14,6 @@ from donoharm.db import review as review_db
 from donoharm.library import get_registry
 from tests.conftest import attestation, complete_answers, event, login
 
-# WeasyPrint (issuing the run's record on each status change) leaves its colour profile file to the garbage collector.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file.*sRGB2014.icc:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in.*sRGB2014.icc:pytest.PytestUnraisableExceptionWarning"),
-]
-
 PROTOCOL = ("immigration-separation", "1.0.0")
 
 

@@ -4,17 +4,11 @@ from __future__ import annotations
 import runpy
 import stat
 
-import pytest
-
 from donoharm import create_app
 from donoharm.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
 
 ROTATE = runpy.run_path("deploy/rotate-signing-cert.py")["rotate"]
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file.*sRGB2014.icc:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in.*sRGB2014.icc:pytest.PytestUnraisableExceptionWarning"),
-]
 
 
 def _submitted_record(app, label: str) -> bytes:

@@ -5,17 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import csrf_from, login
 from tests.protocol_factory import accompaniment_1_2_0
 from tests.test_trainer_pages import SWA, check, publish, signed_in
-
-# WeasyPrint leaves its sRGB colour profile file to the garbage collector; not a bug of ours.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file.*sRGB2014.icc:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in.*sRGB2014.icc:pytest.PytestUnraisableExceptionWarning"),
-]
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
