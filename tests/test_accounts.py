@@ -69,6 +69,10 @@ def test_admin_adds_changes_and_deactivates_users(app, users):
     admin.post(f"/admin/users/{users['acc2']}", data={"csrf_token": token, "role": "accompanier"})
     assert login(app.test_client(), "acc2").status_code == 401
     assert phone.get("/").status_code == 302 and phone.get("/api/v1/session").status_code == 401
+    # Taken back on later (a phone found again), the account does not revive the old sign-in.
+    admin.post(f"/admin/users/{users['acc2']}", data={"csrf_token": token, "role": "accompanier", "active": "y"})
+    assert login(app.test_client(), "acc2").status_code == 302
+    assert phone.get("/").status_code == 302
     # The last active administrator stays one.
     admin.post(f"/admin/users/{users['admin']}", data={"csrf_token": token, "role": "trainer", "active": "y"})
     assert "Keep at least one active administrator." in admin.get("/admin/users").get_data(as_text=True)
