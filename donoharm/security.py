@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask, request, session
+from flask import Flask, get_flashed_messages, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -46,6 +46,12 @@ def add_security_headers(response):
 # What the browser, the service worker and the page's script fetch on their own, often during sign-in.
 # None of them changes the session; the API is not here (GET /api/v1/session may store a new CSRF token).
 BACKGROUND_ENDPOINTS = frozenset({"static", "pwa.service_worker", "pwa.manifest", "pwa.offline", "pwa.precache"})
+# Sent by static/js/app.js on the signed-in pages it saves for offline use.
+BACKGROUND_HEADER = "X-Background-Fetch"
+
+
+def is_background_request() -> bool:
+    return request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1"
 
 
 class ForegroundSessionInterface(SecureCookieSessionInterface):
@@ -53,13 +59,19 @@ class ForegroundSessionInterface(SecureCookieSessionInterface):
 
     The session lives in the cookie. A fetch that left with the signed-out cookie and came back after
     the sign-in response would otherwise set that old cookie again and sign the person out (seen in
-    Chromium while the service worker saved the app shell during sign-in).
+    Chromium while the service worker saved the app shell during sign-in); a page saved for offline use
+    would take the message ("Language saved") meant for the page the person is opening.
     """
 
     def save_session(self, app, session, response) -> None:
-        if request.endpoint in BACKGROUND_ENDPOINTS:
+        if is_background_request():
             return
         super().save_session(app, session, response)
+
+
+def foreground_messages(**kwargs):
+    """Flashed messages for the page a person opens; none in a copy saved in the background."""
+    return [] if is_background_request() else get_flashed_messages(**kwargs)
 
 
 def keep_session_alive() -> None:
@@ -81,3 +93,4 @@ def init_app(app: Flask) -> None:
     app.session_interface = ForegroundSessionInterface()
     app.before_request(keep_session_alive)
     app.after_request(add_security_headers)
+    app.context_processor(lambda: {"get_flashed_messages": foreground_messages})

@@ -130,6 +130,20 @@ def test_fetches_that_left_the_sign_in_page_and_come_back_late_do_not_sign_you_o
     assert person.get("/").status_code == 200
 
 
+def test_pages_saved_for_offline_use_in_the_background_leave_the_next_message_for_the_person(app, users):
+    person = app.test_client()
+    login(person, "acc")
+    person.post("/account", data={"language": "en", "csrf_token": csrf_from(person, "/account")})
+    # The page's script saves the signed-in pages while the browser follows the redirect.
+    urls = person.get("/offline/precache.json", headers={"X-Background-Fetch": "1"}).get_json()["pages"]
+    for url in urls:
+        saved = person.get(url, headers={"X-Background-Fetch": "1"})
+        assert saved.status_code == 200, url
+        assert "Language saved" not in saved.get_data(as_text=True), url  # not shown later, offline, from the copy
+        assert not any(h.startswith("session=") for h in saved.headers.getlist("Set-Cookie")), url
+    assert "Language saved: English." in person.get("/account").get_data(as_text=True)
+
+
 def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(app, users):
     person = app.test_client()
     login(person, "acc")

@@ -129,6 +129,17 @@ def server_run(app, run_id):
         db.conn.close()
 
 
+def test_pages_saved_for_offline_use_are_fetched_as_background_requests(page):
+    # Marked so that the server neither sets the session cookie nor hands them the person's next message.
+    saved = {}
+    page.on("request", lambda request: saved.__setitem__(request.url, request.headers.get("x-background-fetch"))
+            if "/offline/" in request.url and request.resource_type == "fetch" else None)
+    browser_login(page, page.base)
+    page.wait_for_function("() => localStorage.getItem('dnh-precached') !== null")
+    assert any("/offline/runs/" in url for url in saved)
+    assert set(saved.values()) == {"1"}, saved
+
+
 def test_whole_run_offline_then_sent_once(page, app):
     go_offline_ready(page)
     run_id = start_run(page)

@@ -37,9 +37,12 @@ async function askBackgroundSync() {
 }
 
 // Save the signed-in pages needed with no signal (home, start form, a blank page per protocol version).
+// The header tells the server these are not the person's pages: they neither set the session cookie
+// nor take the message meant for the page being opened.
+const BACKGROUND = { credentials: "same-origin", redirect: "manual", headers: { "X-Background-Fetch": "1" } };
 async function precachePrivatePages() {
   if (!navigator.onLine || !("caches" in window)) return;
-  const response = await fetch("/offline/precache.json", { credentials: "same-origin", redirect: "manual" });
+  const response = await fetch("/offline/precache.json", BACKGROUND);
   if (response.status !== 200) return;  // not signed in
   const { user, pages } = await response.json();
   // Again when someone else signs in, the list changes (a new version published) or an hour has passed.
@@ -48,7 +51,7 @@ async function precachePrivatePages() {
   if (last.signature === signature && Date.now() - last.at < PRECACHE_EVERY_MS) return;
   const cache = await caches.open("dnh-pages");
   await Promise.all(pages.map(async (url) => {
-    const page = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+    const page = await fetch(url, BACKGROUND);
     if (page.status === 200) await cache.put(url, page);
   }));
   localStorage.setItem("dnh-precached", JSON.stringify({ signature, at: Date.now() }));
