@@ -9,6 +9,7 @@ from typing import Any
 from blinker import Namespace
 from sqlite_utils import Database
 
+from .db import protocols as protocols_db
 from .db import review as review_db
 from .db import runs as runs_db
 from .db import transaction
@@ -110,7 +111,7 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
             if not same:
                 raise RunError(409, "run_exists", "a different run already has this id")
             return existing, False
-        if registry.is_retired(protocol):
+        if registry.is_retired(protocol) and not _started_before_retirement(db, protocol, created_at):
             raise RunError(422, "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
                            "start the run on the current version")
         run = {"id": run_id, "protocol_id": protocol.id, "protocol_version": protocol.version,
@@ -119,6 +120,13 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
         run["genesis_hash"] = genesis_hash(run)
         runs_db.insert_run(db, run, actor_id)
     return runs_db.get_run(db, run_id), True
+
+
+def _started_before_retirement(db: Database, protocol: Protocol, created_at: str) -> bool:
+    """A run started on a phone with no signal before its version was retired was already started:
+    like every started run it keeps its version (the record shows both the phone's and the server's times)."""
+    retired = protocols_db.retired_at(db, protocol.id, protocol.version)
+    return retired is not None and datetime.fromisoformat(created_at) < datetime.fromisoformat(retired)
 
 
 class _StaleRun(Exception):

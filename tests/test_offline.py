@@ -1,6 +1,8 @@
 """Offline-first runs in a real browser: start, answer and submit with no network; nothing lost or sent twice."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from donoharm.db import connect
@@ -160,6 +162,9 @@ def test_whole_run_offline_then_sent_once(page, app):
     ids = [e["id"] for e in events]
     assert len(ids) == made and len(set(ids)) == made
     assert events[-1]["type"] == "run.submitted"
+    run = server_run(app, run_id)  # started when the phone says, not when the signal came back
+    started, received = (datetime.fromisoformat(run[key]) for key in ("created_at", "received_at"))
+    assert run["created_at"] <= events[0]["at"] and started < received
     page.goto(f"{page.base}/runs/{run_id}")
     assert page.locator("[data-role=run-status]").inner_text() == "Submitted, waiting for review"
     db = connect(app.config["DATABASE"])

@@ -129,6 +129,26 @@ def test_retired_version_starts_no_runs_but_started_runs_continue(app, users, ap
     assert sent.status_code == 200, sent.get_json()
 
 
+def test_run_started_offline_before_its_version_was_retired_is_still_accepted(app, users, api):
+    accompanier = api("acc")
+    trainer = app.test_client()
+    login(trainer, "trainer")
+    # The phone started the run with no signal; the trainer retired the version before it came back.
+    started_on_phone = "2026-01-10T21:00:00Z"
+    token = csrf_from(trainer, f"/protocols/{SWA}/1.0.0")
+    assert trainer.post(f"/protocols/{SWA}/1.0.0/retire", data={"csrf_token": token}).status_code == 302
+    run_id = "6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d02"
+    sent = accompanier.put(f"/api/v1/runs/{run_id}", json={
+        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-004", "created_at": started_on_phone})
+    assert sent.status_code == 201, sent.get_json()
+    run = accompanier.get(f"/api/v1/runs/{run_id}").get_json()["run"]
+    assert (run["protocol_version"], run["created_at"]) == ("1.0.0", started_on_phone)
+    # A start claimed after the retirement is a new run on a retired version: refused, with the reason.
+    later = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d03", json={
+        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-005", "created_at": "2099-01-01T00:00:00Z"})
+    assert later.status_code == 422 and later.get_json()["error"]["code"] == "retired_protocol"
+
+
 def test_uploaded_file_with_windows_line_ends_is_exported_byte_for_byte(app, users):
     import re
 

@@ -61,6 +61,13 @@ def lifecycle(db: Database) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return current, retired
 
 
+def retired_at(db: Database, protocol_id: str, version: str) -> str | None:
+    """When a version was retired (ISO 8601, UTC), or None if it is not retired."""
+    row = db.execute("SELECT set_at FROM protocol_lifecycle WHERE protocol_id = ? AND version = ? "
+                     "AND state = 'retired'", [protocol_id, version]).fetchone()
+    return row[0] if row else None
+
+
 def set_current(db: Database, protocol_id: str, version: str, user_id: int | None) -> None:
     """Make a version the one new runs default to; it is no longer retired."""
     db.execute("DELETE FROM protocol_lifecycle WHERE protocol_id = ? AND state = 'current'", [protocol_id])

@@ -55,8 +55,9 @@ async function withToken(token, method, url, body) {
 }
 
 async function sendRun(token, run) {
+  // created_at is when the run was started on this phone, perhaps hours before there was a signal.
   const body = { protocol_id: run.protocol_id, protocol_version: run.protocol_version, label: run.label,
-    mode: run.mode, language: run.language };
+    mode: run.mode, language: run.language, created_at: run.created_at };
   const { status, data } = await withToken(token, "PUT", `/api/v1/runs/${run.id}`, body);
   if (status === 200 || status === 201) return markRunSent(run.id);
   return markRunRefused(run.id, reason(data));
