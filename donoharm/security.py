@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask, get_flashed_messages, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -68,6 +69,13 @@ class ForegroundSessionInterface(SecureCookieSessionInterface):
             return
         super().save_session(app, session, response)
 
+    def should_set_cookie(self, app, session) -> bool:
+        # Refreshing an unchanged signed-out cookie keeps nothing alive, and the answer to a request that
+        # left before a sign-in (the outbox asking the API, say) would overwrite the new sign-in with it.
+        if not session.modified and not current_user.is_authenticated:
+            return False
+        return super().should_set_cookie(app, session)
+
 
 def foreground_messages(**kwargs):
     """Flashed messages for the page a person opens; none in a copy saved in the background."""
@@ -76,7 +84,8 @@ def foreground_messages(**kwargs):
 
 def keep_session_alive() -> None:
     """Make the session permanent so PERMANENT_SESSION_LIFETIME acts as an idle timeout."""
-    session.permanent = True
+    if not session.permanent:  # setting it again would mark every session changed
+        session.permanent = True
 
 
 def init_app(app: Flask) -> None:

@@ -108,9 +108,10 @@ def test_error_pages_keep_the_layout_and_say_what_to_do(app, users):
 
 
 # Fetched without a person's click while the sign-in page is open: the service worker saving the app
-# shell, the manifest, and the page's own script asking which pages to keep for offline use.
+# shell, the manifest, the page's own script asking which pages to keep for offline use, and the
+# outbox asking the API whether it may send.
 BACKGROUND_URLS = ("/static/css/app.css", "/static/js/app.js", "/sw.js", "/manifest.webmanifest", "/offline",
-                   "/offline/precache.json")
+                   "/offline/precache.json", "/api/v1/session", "/api/v1/protocols")
 
 
 def test_fetches_that_left_the_sign_in_page_and_come_back_late_do_not_sign_you_out(app, users):

@@ -41,6 +41,17 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, users):
     assert "Expires=" in cookie, "a permanent session expires after the idle timeout"
 
 
+def test_signed_in_requests_push_the_idle_timeout_back_and_signed_out_ones_leave_the_cookie_alone(client, users):
+    client.get("/login")
+    # Nothing to keep alive when signed out; a late answer must not overwrite a sign-in made meanwhile.
+    assert "Set-Cookie" not in client.get("/api/v1/session").headers
+    assert "Set-Cookie" not in client.get("/login").headers
+    login(client, "acc")
+    # Working through the API alone (answers sent from the run page) keeps the session alive too.
+    for path in ("/", "/api/v1/session"):
+        assert "Expires=" in client.get(path).headers.get("Set-Cookie", ""), path
+
+
 def test_no_inline_scripts_or_styles_in_pages(client, users):
     login(client, "acc")
     for path in ("/", "/protocols", "/protocols/immigration-separation/1.0.0", "/login"):
