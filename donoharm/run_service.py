@@ -102,6 +102,7 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
     if not is_uuid(run_id):
         raise RunError(400, "invalid_id", "the run id must be a UUID made on the device")
     protocol, label, mode, language, created_at = _run_fields(payload, registry)
+    listed_at = _optional_time(payload, "versions_listed_at")
     with transaction(db):
         existing = runs_db.get_run(db, run_id)
         if existing is not None:
@@ -111,7 +112,7 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
             if not same:
                 raise RunError(409, "run_exists", "a different run already has this id")
             return existing, False
-        if registry.is_retired(protocol) and not _started_before_retirement(db, protocol, created_at):
+        if registry.is_retired(protocol) and not _chosen_before_retirement(db, protocol, created_at, listed_at):
             raise RunError(422, "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
                            "start the run on the current version")
         run = {"id": run_id, "protocol_id": protocol.id, "protocol_version": protocol.version,
@@ -122,11 +123,25 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
     return runs_db.get_run(db, run_id), True
 
 
-def _started_before_retirement(db: Database, protocol: Protocol, created_at: str) -> bool:
-    """A run started on a phone with no signal before its version was retired was already started:
-    like every started run it keeps its version (the record shows both the phone's and the server's times)."""
+def _optional_time(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except EventError as error:
+        raise RunError(422, "invalid_time", error.message.replace("'at'", f"'{key}'")) from None
+
+
+def _chosen_before_retirement(db: Database, protocol: Protocol, created_at: str, listed_at: str | None) -> bool:
+    """Whether a phone with no signal started the run, or chose its version from a list of versions,
+    made before the version was retired. Such a run was begun in good faith and records real work:
+    it keeps its version like every started run (the record shows the phone's and the server's times)."""
     retired = protocols_db.retired_at(db, protocol.id, protocol.version)
-    return retired is not None and datetime.fromisoformat(created_at) < datetime.fromisoformat(retired)
+    if retired is None:
+        return False
+    moments = [created_at] + ([listed_at] if listed_at else [])
+    return any(datetime.fromisoformat(moment) < datetime.fromisoformat(retired) for moment in moments)
 
 
 class _StaleRun(Exception):

@@ -1,6 +1,7 @@
 """Offline-first runs in a real browser: start, answer and submit with no network; nothing lost or sent twice."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -323,6 +324,29 @@ def test_refused_change_is_shown_with_the_reason_and_kept(page, app, api):
     page.wait_for_selector("#sync-status[data-state=sent]")
     assert page.evaluate("async () => (await import('/static/js/outbox.js')).unsentCount()") == 0
     assert server_events(app, run_id) == events
+
+
+def test_run_started_offline_on_a_version_retired_meanwhile_is_still_accepted(page, app):
+    from tests.conftest import csrf_from, login
+
+    go_offline_ready(page)
+    page.goto(f"{page.base}/runs/new")  # the copy saved on this phone
+    ready(page)
+    version = page.eval_on_selector(
+        "#protocol", f"s => [...s.options].find(o => o.value.startsWith('{PROTOCOL}@')).value").split("@")[1]
+    # While the phone has no signal, a trainer retires the very version it is about to start.
+    trainer = app.test_client()
+    login(trainer, "trainer")
+    token = csrf_from(trainer, f"/protocols/{PROTOCOL}/{version}")
+    assert trainer.post(f"/protocols/{PROTOCOL}/{version}/retire", data={"csrf_token": token}).status_code == 302
+    time.sleep(1.1)  # the phone dates a run to the second: started after the retirement, not in the same second
+    run_id = start_run(page, "OP-TEST-008")
+    answer_first(page, 2)
+    page.context.set_offline(False)
+    # The phone could not know: the operation's record is accepted on the version it was carried out on.
+    page.wait_for_selector("#sync-status[data-state=sent]")
+    assert server_run(app, run_id)["protocol_version"] == version
+    assert len(server_events(app, run_id)) == 2
 
 
 def test_two_tabs_send_one_at_a_time(context, live_server, app, monkeypatch):

@@ -143,10 +143,20 @@ def test_run_started_offline_before_its_version_was_retired_is_still_accepted(ap
     assert sent.status_code == 201, sent.get_json()
     run = accompanier.get(f"/api/v1/runs/{run_id}").get_json()["run"]
     assert (run["protocol_version"], run["created_at"]) == ("1.0.0", started_on_phone)
-    # A start claimed after the retirement is a new run on a retired version: refused, with the reason.
-    later = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d03", json={
-        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-005", "created_at": "2099-01-01T00:00:00Z"})
-    assert later.status_code == 422 and later.get_json()["error"]["code"] == "retired_protocol"
+    # Started after the retirement, but from a start form the phone saved before it: the phone could not know.
+    chosen_earlier = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d04", json={
+        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-006", "created_at": "2099-01-01T00:00:00Z",
+        "versions_listed_at": started_on_phone})
+    assert chosen_earlier.status_code == 201, chosen_earlier.get_json()
+    # A start claimed after the retirement, from a list made after it: a new run on a retired version, refused.
+    for listed in ({}, {"versions_listed_at": "2099-01-01T00:00:00Z"}):
+        later = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d03", json={
+            "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-005",
+            "created_at": "2099-01-01T00:00:00Z", **listed})
+        assert later.status_code == 422 and later.get_json()["error"]["code"] == "retired_protocol"
+    garbled = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d05", json={
+        "protocol_id": SWA, "protocol_version": "1.1.0", "label": "OP-TEST-007", "versions_listed_at": "yesterday"})
+    assert garbled.status_code == 422 and "versions_listed_at" in garbled.get_json()["error"]["message"]
 
 
 def test_uploaded_file_with_windows_line_ends_is_exported_byte_for_byte(app, users):

@@ -77,7 +77,11 @@ SCHEMAS: dict[str, Any] = {
                   "description": "An operation label, never a person's name"},
         "mode": {"type": "string", "enum": ["live", "practice"], "default": "live"},
         "language": {"type": "string", "maxLength": 20},
-        "created_at": {"type": "string", "format": "date-time", "description": "Device time the run was started"}}},
+        "created_at": {"type": "string", "format": "date-time", "description": "Device time the run was started"},
+        "versions_listed_at": {"type": "string", "format": "date-time",
+                               "description": "When the server listed the versions this run's version was "
+                                              "chosen from (a start form saved on the phone): a version "
+                                              "retired after that is still accepted"}}},
     "Run": {"type": "object", "properties": {
         "id": {"type": "string"}, "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
         "protocol_sha256": {"type": "string"}, "label": {"type": "string"},

@@ -146,7 +146,9 @@ def new():
         else:
             return redirect(url_for("runs.show", run_id=run["id"]))
     status = 422 if request.method == "POST" else 200
-    return render_template("runs/new.html", form=form), status
+    # A copy of this form saved on a phone keeps offering these versions with no signal; the time they
+    # were listed goes with each run started from it (see run_service._chosen_before_retirement).
+    return render_template("runs/new.html", form=form, listed_at=run_service.utc_now()), status
 
 
 def _run_language(protocol_id: str, version: str, wanted: str | None) -> str:

@@ -39,7 +39,7 @@ function startForm(form) {
     const [protocolId, version] = String(data.get("protocol") || "").split("@");
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
       mode: data.get("mode") || "live", language: data.get("language") || null, created_at: now(),
-      user: form.dataset.user };
+      versions_listed_at: form.dataset.listedAt || null, user: form.dataset.user };
     const button = event.submitter || form.querySelector("button[type=submit]");
     button.disabled = true;  // one tap, one run
     try {

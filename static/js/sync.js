@@ -55,9 +55,11 @@ async function withToken(token, method, url, body) {
 }
 
 async function sendRun(token, run) {
-  // created_at is when the run was started on this phone, perhaps hours before there was a signal.
+  // When the run was started on this phone, perhaps hours before there was a signal, and when the
+  // versions it was chosen from were listed (a version retired since is still accepted).
   const body = { protocol_id: run.protocol_id, protocol_version: run.protocol_version, label: run.label,
-    mode: run.mode, language: run.language, created_at: run.created_at };
+    mode: run.mode, language: run.language, created_at: run.created_at,
+    versions_listed_at: run.versions_listed_at || undefined };
   const { status, data } = await withToken(token, "PUT", `/api/v1/runs/${run.id}`, body);
   if (status === 200 || status === 201) return markRunSent(run.id);
   return markRunRefused(run.id, reason(data));
