@@ -88,11 +88,7 @@ def _run_fields(payload: Any, registry: Registry) -> tuple[Protocol, str, str, s
     language = payload.get("language") or protocol.language
     if not isinstance(language, str) or len(language) > 20:
         raise RunError(422, "invalid_language", "language must be a language tag such as en")
-    created_at = payload.get("created_at") or utc_now()
-    try:
-        parse_time(created_at)
-    except EventError as error:
-        raise RunError(422, "invalid_time", error.message.replace("'at'", "'created_at'")) from None
+    created_at = _optional_time(payload, "created_at") or utc_now()
     return protocol, label.strip(), mode, language, created_at
 
 
@@ -124,6 +120,7 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
 
 
 def _optional_time(payload: dict[str, Any], key: str) -> str | None:
+    """A device time the client may send; None when it did not."""
     value = payload.get(key)
     if value is None:
         return None

@@ -154,9 +154,11 @@ def test_run_started_offline_before_its_version_was_retired_is_still_accepted(ap
             "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-005",
             "created_at": "2099-01-01T00:00:00Z", **listed})
         assert later.status_code == 422 and later.get_json()["error"]["code"] == "retired_protocol"
-    garbled = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d05", json={
-        "protocol_id": SWA, "protocol_version": "1.1.0", "label": "OP-TEST-007", "versions_listed_at": "yesterday"})
-    assert garbled.status_code == 422 and "versions_listed_at" in garbled.get_json()["error"]["message"]
+    for key in ("created_at", "versions_listed_at"):  # a time that is not one is named, and nothing is created
+        garbled = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d05", json={
+            "protocol_id": SWA, "protocol_version": "1.1.0", "label": "OP-TEST-007", key: "yesterday"})
+        assert garbled.status_code == 422 and key in garbled.get_json()["error"]["message"]
+    assert accompanier.get("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d05").status_code == 404
 
 
 def test_uploaded_file_with_windows_line_ends_is_exported_byte_for_byte(app, users):
