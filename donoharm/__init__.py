@@ -32,8 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     library.init_app(app)
 
-    from . import api, auth, cli, i18n, security, web
+    from . import api, auth, cli, clock, i18n, security, web
 
+    clock.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

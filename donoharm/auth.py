@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import sys
 import time
-from functools import wraps
+import unicodedata
+from datetime import timedelta
+from functools import cache, wraps
+from urllib.parse import unquote, urlsplit
 
 import click
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.cli import AppGroup
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,6 +24,7 @@ from .db import connect, get_db, transaction
 from .db import users as users_db
 from .forms import LoginForm, SetupForm
 from .passwords import password_problem
+from .rate_limit import address_key
 from .runs import Actor
 
 bp = Blueprint("auth", __name__)
@@ -75,8 +81,23 @@ def load_user(token: str) -> User | None:
     return User(row, token)
 
 
+# What a sign-in keeps of the session it replaces: only the person's language choice, if one is kept there.
+SESSION_KEPT_AT_SIGN_IN = ("language",)
+
+
+def _fresh_session() -> None:
+    """Start the signed-in session afresh: above all a new CSRF token, so one seen before sign-in is void."""
+    kept = {key: session[key] for key in SESSION_KEPT_AT_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
+    session.permanent = True  # clear() dropped it; PERMANENT_SESSION_LIFETIME is the idle timeout
+    # Flask-WTF keeps the raw token in the session and the signed one for this request in g, both under this name.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 def sign_in(row: dict) -> None:
-    """Start a sign-in for a user row and put its token in the session."""
+    """Start a sign-in for a user row and put its token in a fresh session."""
+    _fresh_session()
     token = secrets.token_urlsafe(32)
     users_db.start_sign_in(get_db(), row["id"], _token_hash(token), time.time(), _idle_seconds())
     login_user(User(row, token))
@@ -109,41 +130,136 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def _throttled(username: str, address: str) -> bool:
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once per process the way hash_password makes them.
+
+    Checking a password against it for an unknown or inactive user costs what checking a real user's does,
+    so the time sign-in takes does not tell whether a username exists.
+    """
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def _hash_method(password_hash: str) -> str:
+    return password_hash.split("$", 1)[0]  # e.g. "scrypt:32768:8:1"
+
+
+# --- Throttling guesses without locking anyone out -------------------------------------------------------
+#
+# Failed sign-ins are counted in the last LOGIN_WINDOW_SECONDS per (account, address) pair, per address and
+# per account. Only a pair that has failed in the window is ever made to wait, and it waits from its own
+# latest failure for 2 ** k seconds (at most LOGIN_MAX_DELAY_SECONDS, and never longer than the window),
+# where k is the largest of
+#   pair failures - LOGIN_PAIR_FAILURES,
+#   failures from the address (any account) - LOGIN_ADDRESS_FAILURES,
+#   failures on the account (any address) - LOGIN_ACCOUNT_FAILURES,
+# and no wait at all while all three are negative. So an address with no recent failure on an account signs
+# in to it at once, however hard the account is attacked from elsewhere and however often that address has
+# failed on other accounts. An attempt made while waiting is answered 429 with Retry-After, is not checked
+# and is not counted. The counts are kept by the username as typed, so they are the same for an account
+# that does not exist; an address is an IPv4 address or an IPv6 /64 network. Signing in forgets the
+# failures of that account from that address only.
+
+def _clock() -> float:
+    """The time for throttling; tests replace it to move time on without sleeping."""
+    return time.time()
+
+
+def _retry_after(username: str, address: str, now: float) -> float:
+    """Seconds this (account, address) pair must still wait before its next attempt is checked; 0 if none."""
     config = current_app.config
-    since = time.time() - config["LOGIN_WINDOW_SECONDS"]
-    by_user, by_address = users_db.login_failures_since(get_db(), username, address, since)
-    return by_user >= config["LOGIN_FAILURES_PER_ACCOUNT"] or by_address >= config["LOGIN_FAILURES_PER_ADDRESS"]
+    window = config["LOGIN_WINDOW_SECONDS"]
+    counts = users_db.login_failure_counts(get_db(), username, address, now - window)
+    if not counts["pair"]:
+        return 0.0
+    steps = max(counts["pair"] - config["LOGIN_PAIR_FAILURES"],
+                counts["address"] - config["LOGIN_ADDRESS_FAILURES"],
+                counts["account"] - config["LOGIN_ACCOUNT_FAILURES"])
+    if steps < 0:
+        return 0.0
+    delay = min(2.0 ** min(steps, 40), config["LOGIN_MAX_DELAY_SECONDS"], window)
+    return max(0.0, counts["pair_latest"] + delay - now)
+
+
+def _wait_text(seconds: int) -> str:
+    """'45 seconds', '2 minutes' in the reader's language; rounded up so nobody comes back too early."""
+    if seconds >= 60:
+        seconds = math.ceil(seconds / 60) * 60
+    return format_timedelta(timedelta(seconds=seconds), threshold=1)
+
+
+# --- Where to go after signing in --------------------------------------------------------------------------
+
+def _unsafe_character(char: str) -> bool:
+    # Browsers drop tab, CR and LF anywhere in a URL and read "\" as "/"; refuse every control character.
+    return char == "\\" or unicodedata.category(char) == "Cc"
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    """The path to go to after signing in: `target` if it is a path on this site, else the home page.
+
+    Refused: anything but "/" then something other than "/" or "\\" (so "//host" and "/\\host"), any
+    control character (C0 with tab, CR and LF, DEL, C1) or backslash, in the value or in what it decodes to
+    (once or more), and anything urlsplit reads a scheme or a host in.
+    """
+    home = url_for("home.index")
+    if not target or len(target) > 2048:
+        return home
+    forms, value = [target], target
+    for _round in range(3):  # %2509 -> %09 -> tab
+        decoded = unquote(value)
+        if decoded == value:
+            break
+        forms.append(decoded)
+        value = decoded
+    for form in forms:
+        if any(_unsafe_character(char) for char in form):
+            return home
+        if not form.startswith("/") or form.startswith("//"):
+            return home
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return home
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in; repeated failures per account or address answer 429 for a while."""
+    """Sign in; an (account, address) pair that keeps failing must wait longer and longer (429, Retry-After)."""
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         username = form.username.data.strip()
-        address = request.remote_addr or "unknown"
-        db = get_db()
-        if _throttled(username, address):
-            form.password.errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
-            status = 429
+        address = address_key(request.remote_addr)
+        db, now = get_db(), _clock()
+        window = current_app.config["LOGIN_WINDOW_SECONDS"]
+        # Decided before the account is looked up, on counts kept by the username as typed: the answer is the
+        # same whether the account exists or not. An attempt that goes ahead counts as a failure from the
+        # start, in the same transaction, so that attempts sent all at once are counted by each other;
+        # it is forgotten again if the password is right.
+        with transaction(db):
+            wait = _retry_after(username, address, now)
+            if wait <= 0:
+                users_db.record_login_failure(db, username, address, now, forget_before=now - window)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            form.password.errors.append(
+                _("Too many failed attempts. Wait %(wait)s and try again.", wait=_wait_text(seconds)))
+            status, headers = 429, {"Retry-After": str(seconds)}
         else:
             row = users_db.find_user(db, username)
-            if row and row["active"] and check_password_hash(row["password_hash"], form.password.data):
-                users_db.clear_login_failures(db, username, time.time() - current_app.config["LOGIN_WINDOW_SECONDS"])
+            known = row is not None and bool(row["active"])
+            # The same hashing work for an unknown or inactive account as for an active one.
+            stored = row["password_hash"] if known else _dummy_hash()
+            if check_password_hash(stored, form.password.data) and known:
+                users_db.clear_login_failures(db, username, now - window, address=address)
+                if _hash_method(stored) != _hash_method(_dummy_hash()):  # made with older settings: renew
+                    users_db.update_user(db, row["id"], password_hash=hash_password(form.password.data))
                 sign_in(row)
                 return redirect(_safe_next(request.args.get("next")))
-            users_db.record_login_failure(db, username, address, time.time())
             form.password.errors.append(_("The username or password is not right."))
             status = 401
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -267,6 +383,8 @@ def setup_link_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    if _serving():
+        _dummy_hash()  # made now, so that the first sign-in for an unknown name does not take longer
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_cli)

@@ -69,9 +69,48 @@ def load_config(instance: Path) -> dict:
         # Over HTTPS Flask-WTF also demands a same-origin Referer, which Referrer-Policy: no-referrer
         # stops browsers from sending: every form would fail. The token and SameSite=Lax still protect.
         "WTF_CSRF_SSL_STRICT": False,
-        "LOGIN_FAILURES_PER_ACCOUNT": 5,
-        "LOGIN_FAILURES_PER_ADDRESS": 20,
-        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        # Sign-in throttling (see auth.py): failures in the window after which a failing pair waits 2^k s.
+        "LOGIN_WINDOW_SECONDS": 24 * 60 * 60,  # unforgotten failures count for a day; a success forgets its own
+        "LOGIN_PAIR_FAILURES": 3,  # of one account from one address
+        "LOGIN_ADDRESS_FAILURES": 20,  # from one address on any account
+        "LOGIN_ACCOUNT_FAILURES": 10,  # on one account from any address
+        "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
         "OVERSIGHT_MIN_COUNT": min_count(os.environ.get("DONOHARM_OVERSIGHT_MIN_COUNT")),
         "PRACTICE_RETENTION_DAYS": retention_days(os.environ.get("DONOHARM_PRACTICE_RETENTION_DAYS")),
+        # Limits on costly anonymous work (rate_limit.py), per client and minute; 0 switches one off.
+        "VERIFY_RATE_LIMIT": per_minute("DONOHARM_VERIFY_PER_MINUTE", 20),
+        "PDF_RATE_LIMIT": per_minute("DONOHARM_PDF_PER_MINUTE", 10),  # handout/what-changed PDFs not cached yet
+        # The address share links and QR codes use (never the request's Host header unless trusted).
+        "BASE_URL": base_url(os.environ.get("DONOHARM_BASE_URL")),
+        "SHARE_TRUSTED_HOSTS": host_list(os.environ.get("DONOHARM_TRUSTED_HOSTS")),
     }
+
+
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
+
+
+def per_minute(name: str, default: int) -> int:
+    """A per-minute limit from the environment variable `name`: a whole number, 0 for no limit."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number of requests per minute, 0 for no limit (got {value!r})")
+    return int(value)
+
+
+def base_url(value: str | None) -> str | None:
+    """DONOHARM_BASE_URL: the address people reach the app at, e.g. https://records.example.org (no slash)."""
+    if value is None or not value.strip():
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"DONOHARM_BASE_URL must be like https://records.example.org (got {value!r})")
+    return value.strip().rstrip("/")
+
+
+def host_list(value: str | None) -> list[str]:
+    """DONOHARM_TRUSTED_HOSTS: host names separated by commas (a leading dot allows every subdomain)."""
+    return [host.strip().lower() for host in (value or "").split(",") if host.strip()]

@@ -114,9 +114,14 @@ def bar_chart(steps: list[dict[str, Any]], threshold: int, labels: dict[str, str
     return Markup("".join(parts))
 
 
+# Spreadsheets run a cell starting with one of these as a formula (OWASP's list: = + - @, tab and carriage
+# return, which some import as leading whitespace before the formula; and their full-width forms).
+FORMULA_STARTERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _safe_cell(value: Any) -> Any:
-    # Spreadsheets run cells starting with these characters as formulas.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """A cell a spreadsheet shows as text: a leading quote before anything that could start a formula."""
+    if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_STARTERS:
         return "'" + value
     return value
 
@@ -129,7 +134,8 @@ def to_csv(figures: Figures, since: str, until: str, protocol: str | None, thres
                      "measure", "value"])
 
     def row(scope, protocol_id, number, step_id, text, measure, value):
-        writer.writerow([since, until, scope, protocol_id, number, step_id, _safe_cell(text), measure, value])
+        writer.writerow([_safe_cell(cell) for cell in (since, until, scope, protocol_id, number, step_id, text,
+                                                        measure, value)])
 
     for key in OUTCOMES:
         row("all", protocol or "", "", "", "", key, suppress(figures.totals[key], threshold))

@@ -1,6 +1,7 @@
 """Starting runs and appending events: the one path by which any run changes."""
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +15,16 @@ from .db import review as review_db
 from .db import runs as runs_db
 from .db import transaction
 from .protocols import Protocol, Registry
-from .runs import Actor, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
+from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
 from .runs.events import parse_time
+from .text import text_problem
 
 signals = Namespace()
 # Sent after a commit that changed a run's status: sender=run id, status=new status, reason=event type.
 status_changed = signals.signal("run-status-changed")
 
 LABEL_LIMIT = 80
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 MAX_EVENTS_PER_BATCH = 500
 
 
@@ -69,7 +72,7 @@ def run_state(db: Database, registry: Registry, run: dict[str, Any]) -> tuple[Ru
     return fold(protocol_of(registry, run), run["created_by"], run["mode"], events), events
 
 
-def _run_fields(payload: Any, registry: Registry) -> tuple[Protocol, str, str, str, str]:
+def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> tuple[Protocol, str, str, str, str]:
     if not isinstance(payload, dict):
         raise RunError(400, "invalid_body", "the body must be a JSON object")
     protocol = registry.get(str(payload.get("protocol_id")), str(payload.get("protocol_version")))
@@ -82,23 +85,26 @@ def _run_fields(payload: Any, registry: Registry) -> tuple[Protocol, str, str, s
         raise RunError(422, "invalid_label", "give the operation a label, e.g. OP-2026-014 (never a person's name)")
     if len(label.strip()) > LABEL_LIMIT:
         raise RunError(422, "invalid_label", f"the label is longer than {LABEL_LIMIT} characters")
+    problem = text_problem(label)
+    if problem:
+        raise RunError(422, "invalid_label", f"the label cannot be stored: {problem}")
     mode = payload.get("mode", "live")
     if mode not in ("live", "practice"):
         raise RunError(422, "invalid_mode", "mode is 'live' or 'practice'")
     language = payload.get("language") or protocol.language
-    if not isinstance(language, str) or len(language) > 20:
+    if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
         raise RunError(422, "invalid_language", "language must be a language tag such as en")
-    created_at = _optional_time(payload, "created_at") or utc_now()
+    created_at = _optional_time(payload, "created_at", clock) or utc_now()
     return protocol, label.strip(), mode, language, created_at
 
 
 def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor: Actor,
-              actor_id: int) -> tuple[dict[str, Any], bool]:
+              actor_id: int, clock: DeviceClock | None = None) -> tuple[dict[str, Any], bool]:
     """Create a run with a client-made id; return (run, created). Repeating it is harmless."""
     if not is_uuid(run_id):
         raise RunError(400, "invalid_id", "the run id must be a UUID made on the device")
-    protocol, label, mode, language, created_at = _run_fields(payload, registry)
-    listed_at = _optional_time(payload, "versions_listed_at")
+    protocol, label, mode, language, created_at = _run_fields(payload, registry, clock)
+    listed_at = _optional_time(payload, "versions_listed_at", clock)
     with transaction(db):
         existing = runs_db.get_run(db, run_id)
         if existing is not None:
@@ -119,15 +125,15 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
     return runs_db.get_run(db, run_id), True
 
 
-def _optional_time(payload: dict[str, Any], key: str) -> str | None:
+def _optional_time(payload: dict[str, Any], key: str, clock: DeviceClock | None) -> str | None:
     """A device time the client may send; None when it did not."""
     value = payload.get(key)
     if value is None:
         return None
     try:
-        return parse_time(value)
+        return parse_time(value, clock, name=key)
     except EventError as error:
-        raise RunError(422, "invalid_time", error.message.replace("'at'", f"'{key}'")) from None
+        raise RunError(422, "invalid_time", error.message, error.details) from None
 
 
 def _chosen_before_retirement(db: Database, protocol: Protocol, created_at: str, listed_at: str | None) -> bool:
@@ -146,7 +152,7 @@ class _StaleRun(Exception):
 
 
 def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any,
-                  actor: Actor) -> AppendResult:
+                  actor: Actor, clock: DeviceClock | None = None) -> AppendResult:
     """Validate and append a batch of events to a run, all or nothing; replays are acknowledged."""
     if not isinstance(raw_events, list):
         raise RunError(400, "invalid_body", "'events' must be a list")
@@ -154,13 +160,14 @@ def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any
         raise RunError(422, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
     for _attempt in range(20):
         try:
-            return _append_once(db, registry, run_id, raw_events, actor)
+            return _append_once(db, registry, run_id, raw_events, actor, clock)
         except _StaleRun:
             continue
     raise RunError(409, "busy", "the run is changing too fast; send the events again")
 
 
-def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list, actor: Actor) -> AppendResult:
+def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list, actor: Actor,
+                 clock: DeviceClock | None) -> AppendResult:
     # Read and validate without the write lock, so writers to other runs are not kept waiting;
     # the write transaction below only checks that nothing was appended meanwhile.
     run = load_run(db, run_id)
@@ -173,7 +180,7 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
     received_at = utc_now()
     for index, raw in enumerate(raw_events):
         try:
-            event = normalise(raw, run_id)
+            event = normalise(raw, run_id, clock)
             if event.id in known:
                 _check_replay(known[event.id], event)
                 duplicates.append(event.id)

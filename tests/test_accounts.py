@@ -1,28 +1,35 @@
 """Accounts: sign-in throttling, the one-time setup link, and the administrators' user page."""
 from __future__ import annotations
 
+from donoharm import auth
+
 from .conftest import PASSWORD, csrf_from, login
 
 
-def test_wrong_passwords_are_throttled_per_account(app, client, users):
-    for _attempt in range(app.config["LOGIN_FAILURES_PER_ACCOUNT"]):
+def test_wrong_passwords_slow_down_that_address_on_that_account_only(app, client, users, monkeypatch):
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_000.0)  # the wait is a second: a slow machine is slower
+    for _attempt in range(app.config["LOGIN_PAIR_FAILURES"]):
         response = login(client, "acc", "not the password")
         assert response.status_code == 401
         assert "The username or password is not right." in response.get_data(as_text=True)
-    response = login(client, "acc", PASSWORD)  # even the right password waits now
-    assert response.status_code == 429
-    assert "Too many failed attempts" in response.get_data(as_text=True)
+    response = login(client, "acc", PASSWORD)  # from here even the right password waits a moment now
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert "Too many failed attempts. Wait 1 second and try again." in response.get_data(as_text=True)
     assert client.get("/api/v1/session").status_code == 401
-    # Another account from elsewhere is not affected.
+    # The same account from another address, and another account from this one, sign in at once.
     other = app.test_client()
-    assert login(other, "acc2").status_code == 302
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert login(other, "acc").status_code == 302
+    assert login(app.test_client(), "acc2").status_code == 302
 
 
-def test_wrong_passwords_are_throttled_per_address(app, client, users):
-    app.config["LOGIN_FAILURES_PER_ADDRESS"] = 3
+def test_many_failures_from_one_address_do_not_keep_others_behind_it_out(app, client, users, monkeypatch):
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_000.0)
+    app.config["LOGIN_ADDRESS_FAILURES"] = 3
     for name in ("nobody1", "nobody2", "nobody3"):
         assert login(client, name, "guess").status_code == 401
-    assert login(client, "sup", PASSWORD).status_code == 429
+    assert login(client, "nobody1", "guess").status_code == 429  # the names it failed on wait
+    assert login(client, "sup", PASSWORD).status_code == 302  # a colleague behind the same address does not
 
 
 def test_the_setup_link_works_once(app):
@@ -36,7 +43,9 @@ def test_the_setup_link_works_once(app):
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
     second = app.test_client()
     assert second.get(path).status_code == 404
-    assert client.post(path, data=data).status_code == 404  # replaying the form does not help either
+    assert client.post(path, data=data).status_code == 400  # replaying the form: its CSRF token died at sign-in
+    fresh = {**data, "csrf_token": client.get("/api/v1/session").get_json()["csrf_token"]}
+    assert client.post(path, data=fresh).status_code == 404  # and with a fresh one, the link is spent
     assert second.get("/setup?token=made-up").status_code == 404
 
 

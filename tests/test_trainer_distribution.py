@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import csrf_from, login
@@ -143,16 +144,18 @@ def test_run_started_offline_before_its_version_was_retired_is_still_accepted(ap
     assert sent.status_code == 201, sent.get_json()
     run = accompanier.get(f"/api/v1/runs/{run_id}").get_json()["run"]
     assert (run["protocol_version"], run["created_at"]) == ("1.0.0", started_on_phone)
+    # Within the span the server accepts (at most a day ahead of its clock), and after the retirement.
+    after = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds").replace("+00:00", "Z")
     # Started after the retirement, but from a start form the phone saved before it: the phone could not know.
     chosen_earlier = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d04", json={
-        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-006", "created_at": "2099-01-01T00:00:00Z",
+        "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-006", "created_at": after,
         "versions_listed_at": started_on_phone})
     assert chosen_earlier.status_code == 201, chosen_earlier.get_json()
     # A start claimed after the retirement, from a list made after it: a new run on a retired version, refused.
-    for listed in ({}, {"versions_listed_at": "2099-01-01T00:00:00Z"}):
+    for listed in ({}, {"versions_listed_at": after}):
         later = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d03", json={
             "protocol_id": SWA, "protocol_version": "1.0.0", "label": "OP-TEST-005",
-            "created_at": "2099-01-01T00:00:00Z", **listed})
+            "created_at": after, **listed})
         assert later.status_code == 422 and later.get_json()["error"]["code"] == "retired_protocol"
     for key in ("created_at", "versions_listed_at"):  # a time that is not one is named, and nothing is created
         garbled = accompanier.put("/api/v1/runs/6f1c1f4e-8d7b-4c55-9a55-2b4b7b8c9d05", json={

@@ -74,10 +74,13 @@ SCHEMAS: dict[str, Any] = {
         "protocol_id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
         "protocol_version": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"},
         "label": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
-                  "description": "An operation label, never a person's name"},
+                  "description": "An operation label, never a person's name: one line of printable characters "
+                                 "(no control characters, no text-direction controls, valid Unicode)"},
         "mode": {"type": "string", "enum": ["live", "practice"], "default": "live"},
-        "language": {"type": "string", "maxLength": 20},
-        "created_at": {"type": "string", "format": "date-time", "description": "Device time the run was started"},
+        "language": {"type": "string", "maxLength": 20, "pattern": "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$"},
+        "created_at": {"type": "string", "format": "date-time",
+                       "description": "Device time the run was started; refused (422 invalid_time) when more than "
+                                      "a day ahead of the server's clock or before DONOHARM_TIME_FLOOR"},
         "versions_listed_at": {"type": "string", "format": "date-time",
                                "description": "When the server listed the versions this run's version was "
                                               "chosen from (a start form saved on the phone): a version "
@@ -96,11 +99,17 @@ SCHEMAS: dict[str, Any] = {
                                              "run.submitted", "review.returned", "review.approved"]},
         "step": {"type": ["string", "null"]},
         "value": {"description": "step.set: by kind (true, 'yes'/'no', integer, 'HH:MM', option id, text); "
-                                 "run.submitted: {name, confirmed: true, signature?}; "
-                                 "review.approved: {acknowledged: [deviation event ids]}"},
+                                 "run.submitted: {name, confirmed: true, signature?} where signature is a "
+                                 "data:image/png;base64 URL of at most 100,000 characters and 1600 x 800 pixels, "
+                                 "stored re-encoded; "
+                                 "review.approved: {acknowledged: [deviation event ids]}, which may be left out "
+                                 "when the run records no deviation"},
         "note": {"type": ["string", "null"], "maxLength": 2000,
-                 "description": "The reason (step.na), what happened (deviation), the comment (review.returned)"},
-        "at": {"type": "string", "format": "date-time", "description": "Device time, with a time zone"}}},
+                 "description": "The reason (step.na), what happened (deviation), the comment (review.returned); "
+                                "line breaks allowed, no other control or text-direction characters"},
+        "at": {"type": "string", "format": "date-time",
+               "description": "Device time, with a time zone; at most a day ahead of the server's clock and not "
+                              "before DONOHARM_TIME_FLOOR (default 2020-01-01)"}}},
     "StoredEvent": {"allOf": [_ref("Event"), {"type": "object", "properties": {
         "run": {"type": "string"}, "seq": {"type": "integer"}, "received_at": {"type": "string"},
         "actor": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}]},

@@ -6,9 +6,11 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from .. import run_service
+from ..clock import device_clock
 from ..db import get_db
 from ..library import get_registry
 from ..run_service import RunError
+from ..text import first_invalid_unicode
 from .errors import api_error
 from .openapi import openapi_document
 
@@ -20,6 +22,10 @@ def json_body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise RunError(400, "invalid_body", "the body must be a JSON object")
+    where = first_invalid_unicode(data)
+    if where:  # e.g. "\ud800": JSON can escape it, but it is not text and no database can store it
+        raise RunError(422, "invalid_unicode", f"'{where}' is not valid Unicode text (a lone surrogate)",
+                       {"field": where})
     return data
 
 
@@ -78,7 +84,7 @@ def protocol(protocol_id: str, version: str):
 @login_required
 def put_run(run_id: str):
     run, created = run_service.start_run(get_db(), get_registry(), run_id, json_body(),
-                                         current_user.actor, current_user.id)
+                                         current_user.actor, current_user.id, clock=device_clock())
     if not created and run["creator_id"] != current_user.id:
         raise RunError(409, "run_exists", "a different run already has this id")
     return jsonify(run_json(run)), 201 if created else 200
@@ -89,7 +95,8 @@ def put_run(run_id: str):
 def post_events(run_id: str):
     body = json_body()
     readable_run(run_id)
-    result = run_service.append_events(get_db(), get_registry(), run_id, body.get("events"), current_user.actor)
+    result = run_service.append_events(get_db(), get_registry(), run_id, body.get("events"), current_user.actor,
+                                       clock=device_clock())
     return jsonify({"accepted": result.accepted, "duplicates": result.duplicates, "head": result.head,
                     "state": result.state.to_json()})
 

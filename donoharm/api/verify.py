@@ -1,9 +1,12 @@
-"""POST /api/v1/verify: anyone may check a record PDF (no session needed; nothing is stored)."""
+"""POST /api/v1/verify: anyone may check a record PDF (no session needed; nothing is stored).
+
+Rate-limited per client (VERIFY_RATE_LIMIT a minute, see donoharm/rate_limit.py): 429 with Retry-After."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
 
 from ..db import get_db
+from ..rate_limit import retry_after
 from ..records import signing_key, verify_pdf
 from ..records.verify import MAX_BYTES
 from .errors import api_error
@@ -34,6 +37,12 @@ VERDICT_SCHEMA = {
 
 @bp.post("/verify")
 def verify():
+    wait = retry_after("verify", "VERIFY_RATE_LIMIT")
+    if wait is not None:
+        response = api_error(429, "rate_limited", f"too many verifications from here; try again in {wait} s",
+                             {"retry_after": wait})
+        response.headers["Retry-After"] = str(wait)
+        return response
     length = request.content_length
     if length is not None and length > MAX_BYTES:
         return api_error(413, "too_large", f"a record is at most {MAX_BYTES // (1024 * 1024)} MB")
@@ -51,7 +60,8 @@ PATHS = {
         "post": {
             "summary": "Verify a signed audit record",
             "description": "Public: no session needed. 200 with `valid: false` and `problems` when the PDF "
-                           "is not an unaltered record signed and issued here.",
+                           "is not an unaltered record signed and issued here. Limited per client and minute "
+                           "(429 beyond it).",
             "security": [],
             "requestBody": {"required": True, "content": {"application/pdf": {
                 "schema": {"type": "string", "format": "binary"}}}},
@@ -61,6 +71,9 @@ PATHS = {
                 "400": {"description": "Empty body"},
                 "413": {"description": "Larger than the limit"},
                 "422": {"description": "Not a PDF"},
+                "429": {"description": "Too many verifications from this client in the last minute; "
+                                      "the Retry-After header says how many seconds to wait",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
             },
         }
     }

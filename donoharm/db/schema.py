@@ -214,3 +214,26 @@ def auth_m001_sign_ins(db):
         CREATE INDEX sign_ins_by_user ON sign_ins (user_id);
         """
     )
+
+
+@migrations()
+def hardening_m001_rate_hits(db):
+    # Fixed-window request counts shared by all gunicorn workers (see donoharm/rate_limit.py): one row per
+    # bucket (e.g. 'verify'), client key and window number; windows older than the current one are pruned.
+    db.executescript(
+        """
+        CREATE TABLE rate_hits (
+            bucket TEXT NOT NULL,
+            window INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (bucket, window, key)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations()
+def hardening_m002_login_failures_by_time(db):
+    # Failures are kept a day and the old ones are deleted on every checked sign-in: by time, not by a scan.
+    db.executescript("CREATE INDEX login_failures_by_time ON login_failures (at);")

@@ -48,22 +48,34 @@ def count_active_admins(db: Database) -> int:
     return db.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1").fetchone()[0]
 
 
-def record_login_failure(db: Database, username: str, address: str, at: float) -> None:
+def record_login_failure(db: Database, username: str, address: str, at: float,
+                         forget_before: float | None = None) -> None:
+    """Note a failed sign-in (by the username as typed, known or not); forget failures older than `forget_before`."""
+    if forget_before is not None:
+        db.execute("DELETE FROM login_failures WHERE at < ?", [forget_before])
     db.execute("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)",
                [username.lower(), address, at])
 
 
-def login_failures_since(db: Database, username: str, address: str, since: float) -> tuple[int, int]:
-    """Failures since a time: (for this account, from this address)."""
-    by_user = db.execute("SELECT count(*) FROM login_failures WHERE username = ? AND at > ?",
-                         [username.lower(), since]).fetchone()[0]
-    by_address = db.execute("SELECT count(*) FROM login_failures WHERE address = ? AND at > ?",
-                            [address, since]).fetchone()[0]
-    return by_user, by_address
+def login_failure_counts(db: Database, username: str, address: str, since: float) -> dict[str, Any]:
+    """Failures after `since`: of this (account, address) pair with the time of its latest, of the account
+    from any address, and of the address on any account."""
+    row = db.execute(
+        "SELECT count(*) AS pair, max(at) AS pair_latest,"
+        " (SELECT count(*) FROM login_failures WHERE username = :username AND at > :since) AS account,"
+        " (SELECT count(*) FROM login_failures WHERE address = :address AND at > :since) AS address"
+        " FROM login_failures WHERE username = :username AND address = :address AND at > :since",
+        {"username": username.lower(), "address": address, "since": since}).fetchone()
+    return dict(row)
 
 
-def clear_login_failures(db: Database, username: str, before: float) -> None:
-    db.execute("DELETE FROM login_failures WHERE username = ? OR at < ?", [username.lower(), before])
+def clear_login_failures(db: Database, username: str, before: float, address: str | None = None) -> None:
+    """Forget an account's failures (only those from `address` if given), and everyone's older than `before`."""
+    if address is None:
+        db.execute("DELETE FROM login_failures WHERE username = ? OR at < ?", [username.lower(), before])
+    else:
+        db.execute("DELETE FROM login_failures WHERE (username = ? AND address = ?) OR at < ?",
+                   [username.lower(), address, before])
 
 
 def add_setup_token(db: Database, token_hash: str) -> None:

@@ -10,9 +10,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..text import text_problem
 from .model import KINDS, Protocol, build_protocol
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 20
+MAX_NODES = 20_000
+# libyaml's parser when PyYAML was built with it (about 20 times faster); the same marks and errors.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Path_ = tuple[str | int, ...]
 
 
@@ -81,14 +86,36 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
+def _check_shape(text: str, source: str) -> None:
+    """Refuse aliases, deep nesting and huge node counts while streaming, before anything is built.
+
+    Composing and validating a deeply nested document is superlinear (8,000 levels of `[[[…` kept a
+    worker busy for half a minute); a protocol is about six levels deep and a few thousand nodes.
+    """
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise ProtocolError([Problem(source, line, "YAML aliases (*name) are not allowed")])
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise ProtocolError([Problem(source, line, f"the document has more than {MAX_NODES:,} values; "
+                                             "a protocol needs far fewer")])
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ProtocolError([Problem(source, line, f"the YAML is nested more than {MAX_DEPTH} levels "
+                                             "deep; a protocol needs about six")])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML text into data plus the line of every key and list item."""
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                line = event.start_mark.line + 1
-                raise ProtocolError([Problem(source, line, "YAML aliases (*name) are not allowed")])
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_shape(text, source)
+        node = yaml.compose(text, Loader=_LOADER)
         if node is None:
             raise ProtocolError([Problem(source, 1, "the file is empty")])
         builder = _Builder(source)
@@ -97,6 +124,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         detail = error.problem or error.context or "invalid YAML"
+        if "nesting depth" in detail:  # libyaml's own limit, met before ours on flow sequences
+            raise ProtocolError([Problem(source, line, f"the YAML is nested more than {MAX_DEPTH} levels deep; "
+                                         "a protocol needs about six")]) from None
         raise ProtocolError([Problem(source, line, f"not valid YAML: {detail}")]) from None
     except yaml.YAMLError as error:
         raise ProtocolError([Problem(source, 1, f"not valid YAML: {error}")]) from None
@@ -182,7 +212,25 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
                 if option_id in option_ids[:o]:
                     found.append((where + ("options", o, "id"), f"option id '{option_id}' is used twice"))
     found.extend(_translation_problems(data))
+    found.extend(_text_problems(data, ()))
     return found
+
+
+# Shown as one line (headings, option labels, file names); every other text may hold line breaks.
+ONE_LINE_FIELDS = ("id", "title", "label", "version", "language")
+
+
+def _text_problems(data: Any, path: Path_) -> list[tuple[Path_, str]]:
+    """Every text in the protocol under the app's one text rule (no control or text-direction characters)."""
+    if isinstance(data, dict):
+        return [found for key, value in data.items() for found in _text_problems(value, path + (key,))]
+    if isinstance(data, list):
+        return [found for index, value in enumerate(data) for found in _text_problems(value, path + (index,))]
+    if isinstance(data, str):
+        problem = text_problem(data, multiline=_field_name(path) not in ONE_LINE_FIELDS)
+        if problem:
+            return [(path, f"'{_field_name(path)}': {problem}")]
+    return []
 
 
 def _translation_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:

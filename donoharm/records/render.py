@@ -8,8 +8,9 @@ from datetime import datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from ..drawn_signature import clean_drawn_signature
 from ..i18n import DEFAULT_LANGUAGE, supported
-from ..pdf import html_to_pdf
+from ..pdf import attachment, html_to_pdf
 from ..protocols import Protocol
 from ..runs import RunState
 
@@ -61,22 +62,24 @@ def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol
 
 def record_pdf(html: str, document: dict) -> bytes:
     """Render the record HTML to PDF with the run's JSON attached as audit-record.json."""
-    from weasyprint import Attachment
-
     data = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
-    attachment = Attachment(string=data, name=ATTACHMENT_NAME, description="The run, its events and state as JSON",
-                            relationship="Data")
+    attached = attachment(data, ATTACHMENT_NAME, description="The run, its events and state as JSON",
+                          relationship="Data")
     # PDF/A-3b as WeasyPrint writes it (embedded fonts, sRGB output intent, XMP, the JSON as an associated
     # file); signing later changes the Producer, so the signed file is not claimed conformant (see README).
-    return html_to_pdf(html, attachments=[attachment], pdf_variant="pdf/a-3b")
+    return html_to_pdf(html, attachments=[attached], pdf_variant="pdf/a-3b")
 
 
 def signature_image_of(state: RunState) -> str | None:
-    """The drawn signature of the latest submission, if it is a PNG/JPEG data URL."""
+    """The drawn signature of the latest submission, re-encoded as a bounded PNG; None if there is none or
+    it is not an acceptable PNG (runs stored before signatures were checked render without it)."""
     if not state.submissions:
         return None
     value = state.submissions[-1].get("attestation") or {}
     drawn = value.get("signature") if isinstance(value, dict) else None
-    if isinstance(drawn, str) and drawn.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")):
-        return drawn
-    return None
+    if not isinstance(drawn, str):
+        return None
+    try:
+        return clean_drawn_signature(drawn)
+    except ValueError:
+        return None

@@ -5,8 +5,10 @@ import hashlib
 import json
 import logging
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
+from itertools import islice
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,6 +19,20 @@ from .render import ATTACHMENT_NAME
 from .signing import SigningKey
 
 MAX_BYTES = 20 * 1024 * 1024
+# What one verification may cost (issue 13): a real record has 1-3 signatures (submission, approval,
+# a re-issue), two to a few dozen pages, a few hundred objects and a JSON attachment of some hundred KB.
+MAX_SIGNATURES = 10
+MAX_REVISIONS = 2 * MAX_SIGNATURES + 2  # each signature is an incremental update; allow some more
+MAX_PAGES = 2000
+MAX_OBJECTS = 100_000  # the cross-reference table's /Size
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024  # audit-record.json, decompressed
+MAX_STREAM_BYTES = 32 * 1024 * 1024  # any one stream, decompressed
+MAX_DECODED_BYTES = 96 * 1024 * 1024  # all streams of one file together, decompressed
+MiB = 1024 * 1024
+
+
+class TooCostly(Exception):
+    """The file is beyond what a record can be; the message says why, in plain words."""
 
 
 @dataclass
@@ -49,22 +65,51 @@ class Verdict:
 
 
 def embedded_record(reader) -> dict | None:
-    """The audit-record.json attached to a PDF, parsed, or None."""
+    """The audit-record.json attached to a PDF, parsed, or None; TooCostly if it inflates past the limit."""
     from pyhanko.pdf_utils.generic import NameObject
 
     try:
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
     except (KeyError, TypeError):
         return None
-    for index in range(0, len(names) - 1, 2):
+    for index in range(0, min(len(names), 2 * MAX_OBJECTS) - 1, 2):
         if str(names[index]) == ATTACHMENT_NAME:
             spec = names[index + 1].get_object()
             stream = spec["/EF"][NameObject("/F")].get_object()
             try:
-                return json.loads(stream.data.decode("utf-8"))
+                return json.loads(bounded_stream_data(stream, MAX_ATTACHMENT_BYTES).decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 return None
     return None
+
+
+def bounded_stream_data(stream, limit: int) -> bytes:
+    """A stream's data, decompressed incrementally and never past `limit` bytes (TooCostly beyond).
+
+    Only what this server writes is read: no filter, or one /FlateDecode without parameters."""
+    too_big = f"its audit-record.json is larger than {limit // MiB} MB once decompressed"
+    params = stream.get("/Params")
+    declared = params.get("/Size") if isinstance(params, dict) else None
+    if isinstance(declared, int) and declared > limit:
+        raise TooCostly(too_big)
+    filters = stream.get("/Filter")
+    if isinstance(filters, list) and len(filters) == 1:
+        filters = filters[0]
+    encoded = stream.encoded_data
+    if filters is None:
+        if len(encoded) > limit:
+            raise TooCostly(too_big)
+        return bytes(encoded)
+    if str(filters) not in ("/FlateDecode", "/Fl") or stream.get("/DecodeParms"):
+        raise ValueError("unsupported attachment encoding")
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(encoded, limit + 1)
+    except zlib.error:
+        raise ValueError("damaged attachment") from None
+    if len(data) > limit:
+        raise TooCostly(too_big)
+    return data
 
 
 def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verdict:
@@ -76,6 +121,8 @@ def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verd
     if not data.startswith(b"%PDF-"):
         verdict.problems.append("this is not a PDF file")
         return verdict
+    from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+
     # pyHanko warns and logs about untrusted certificates and odd files; the verdict says it plainly instead.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -85,6 +132,13 @@ def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verd
             q.setLevel(logging.CRITICAL)
         try:
             _check(data, key, verdict)
+        except TooCostly as error:
+            verdict.intact = verdict.trusted = verdict.unmodified = False
+            verdict.problems.append(f"the file is not a record this server could have issued: {error}")
+        except PdfDecodeLimitError:
+            verdict.intact = verdict.trusted = verdict.unmodified = False
+            verdict.problems.append("the file is not a record this server could have issued: its compressed "
+                                    "content expands to more data than a record holds")
         except Exception as error:  # a broken file must give a verdict, never a 500
             verdict.intact = verdict.trusted = verdict.unmodified = False
             verdict.problems.append(f"the file could not be read as a signed PDF ({type(error).__name__})")
@@ -96,12 +150,43 @@ def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verd
     return verdict
 
 
+def decode_limits():
+    """pyHanko's stream decoding limits, tightened to what a record needs (pyHanko stops at them)."""
+    from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
+
+    return DecodeLimits(per_stream=StreamDecodeLimits(max_output_size=MAX_STREAM_BYTES),
+                        document_budget=DocumentDecodeBudget(base_allowance=MAX_DECODED_BYTES, max_ratio=4))
+
+
+def check_size(reader) -> None:
+    """Refuse, before any signature is validated, a file far bigger in structure than any record."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    try:
+        size = reader.trailer["/Size"]
+    except KeyError:
+        size = None
+    revisions = reader.xrefs.total_revisions
+    listed = sum(len(reader.xrefs.explicit_refs_in_revision(r)) for r in range(min(revisions, MAX_REVISIONS + 1)))
+    if not isinstance(size, int) or max(size, listed) > MAX_OBJECTS:
+        raise TooCostly(f"it has more than {MAX_OBJECTS:,} objects")
+    signed = sum(1 for _ in islice(enumerate_sig_fields(reader, filled_status=True), MAX_SIGNATURES + 1))
+    if signed > MAX_SIGNATURES:
+        raise TooCostly(f"it has more than {MAX_SIGNATURES} signatures (a record has one to three)")
+    if revisions > MAX_REVISIONS:
+        raise TooCostly(f"it was changed more than {MAX_REVISIONS} times")
+    pages = reader.root["/Pages"].get("/Count")
+    if not isinstance(pages, int) or pages > MAX_PAGES:
+        raise TooCostly(f"it has more than {MAX_PAGES:,} pages")
+
+
 def _check(data: bytes, key: SigningKey, verdict: Verdict) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    reader = PdfFileReader(BytesIO(data), strict=False)
+    reader = PdfFileReader(BytesIO(data), strict=False, decode_limits=decode_limits())
+    check_size(reader)
     signatures = reader.embedded_signatures
     verdict.signatures = len(signatures)
     if not signatures:
@@ -129,7 +214,11 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict) -> None:
         verdict.problems.append("something was added to the file after it was signed")
     if intact and trusted and unmodified and not accepted:
         verdict.problems.append("the signature validator does not accept this signature")
-    document = embedded_record(reader)
+    try:
+        document = embedded_record(reader)
+    except TooCostly as error:
+        verdict.problems.append(f"the file is not a record this server could have issued: {error}")
+        return
     if document is None:
         verdict.problems.append("the file carries no audit-record.json")
         return

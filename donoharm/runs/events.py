@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..drawn_signature import clean_drawn_signature
 from ..protocols import Protocol, Step
+from ..text import text_problem
 from .state import RunState
 
 EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation",
@@ -20,6 +22,29 @@ NAME_LIMIT = 200
 SIGNATURE_LIMIT = 100_000
 REVIEWER_ROLES = ("supervisor", "admin")
 TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+DEFAULT_TIME_FLOOR = datetime(2020, 1, 1, tzinfo=UTC)
+MAX_CLOCK_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DeviceClock:
+    """The span a device's time may fall in: from the floor to a day ahead of the server's clock.
+
+    A phone's clock can be wrong (reset to 1970 after a flat battery, set a year ahead); a record
+    that says a child was handed over in year 9999 is a false statement, so such times are refused.
+    """
+
+    floor: datetime = DEFAULT_TIME_FLOOR
+    now: datetime | None = None  # None: the server's clock when checked
+
+    def problem(self, moment: datetime) -> str | None:
+        now = self.now or datetime.now(UTC)
+        if moment > now + MAX_CLOCK_AHEAD:
+            return (f"is more than a day ahead of the server's clock ({now:%Y-%m-%d %H:%M} UTC): "
+                    "check the date and time set on the phone")
+        if moment < self.floor:
+            return f"is before {self.floor:%Y-%m-%d}: check the date and time set on the phone"
+        return None
 
 
 @dataclass(frozen=True)
@@ -66,16 +91,27 @@ def is_uuid(value: Any) -> bool:
         return False
 
 
-def parse_time(value: Any) -> str:
-    """Accept an ISO 8601 timestamp with a time zone; return it unchanged."""
+def parse_time(value: Any, clock: DeviceClock | None = None, name: str = "at") -> str:
+    """Accept an ISO 8601 timestamp with a time zone, within the clock's span; return it unchanged."""
     if not isinstance(value, str) or len(value) > 40:
-        raise EventError("invalid_time", "'at' must be an ISO 8601 time with a time zone")
+        raise EventError("invalid_time", f"'{name}' must be an ISO 8601 time with a time zone")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise EventError("invalid_time", f"'at' is not a valid time: {value!r}") from None
+        raise EventError("invalid_time", f"'{name}' is not a valid time: {value!r}") from None
     if parsed.tzinfo is None:
-        raise EventError("invalid_time", "'at' must include a time zone, e.g. 2026-01-01T10:00:00Z")
+        raise EventError("invalid_time", f"'{name}' must include a time zone, e.g. 2026-01-01T10:00:00Z")
+    problem = (clock or DeviceClock()).problem(parsed)
+    if problem:
+        raise EventError("invalid_time", f"'{name}' ({value}) {problem}", {"field": name, "value": value})
+    return value
+
+
+def checked_text(value: str, name: str, multiline: bool) -> str:
+    """The text if the text rule allows it; else an EventError naming the field."""
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise EventError("invalid_text", f"'{name}' cannot be stored: {problem}", {"field": name})
     return value
 
 
@@ -87,10 +123,23 @@ def _optional_text(raw: dict[str, Any], key: str, limit: int) -> str | None:
         raise EventError("invalid_field", f"'{key}' must be text")
     if len(value) > limit:
         raise EventError("too_long", f"'{key}' is {len(value)} characters; the limit is {limit}")
-    return value.strip() or None
+    return checked_text(value, key, multiline=True).strip() or None
 
 
-def normalise(raw: Any, run_id: str) -> ValidatedEvent:
+def _normal_value(event_type: str, value: Any) -> Any:
+    """The value in the one form that is validated, stored and folded (a replay normalises the same way)."""
+    if event_type == "review.approved" and value is None:
+        return {"acknowledged": []}  # approving a run with no deviations needs no value
+    if event_type == "run.submitted" and isinstance(value, dict) and isinstance(value.get("signature"), str):
+        # Only a re-encoded, bounded PNG is kept: the bytes as sent never reach storage or the PDF renderer.
+        try:
+            return {**value, "signature": clean_drawn_signature(value["signature"])}
+        except ValueError as error:
+            raise EventError("invalid_attestation", f"the drawn signature is not valid: {error}") from None
+    return value
+
+
+def normalise(raw: Any, run_id: str, clock: DeviceClock | None = None) -> ValidatedEvent:
     """Check an event's shape (not yet its meaning) and return it in normal form."""
     if not isinstance(raw, dict):
         raise EventError("invalid_event", "each event must be a JSON object")
@@ -108,8 +157,8 @@ def normalise(raw: Any, run_id: str) -> ValidatedEvent:
     if step is not None and not isinstance(step, str):
         raise EventError("invalid_field", "'step' must be a step id")
     return ValidatedEvent(
-        id=raw["id"].lower(), type=raw["type"], step=step, value=raw.get("value"),
-        note=_optional_text(raw, "note", NOTE_LIMIT), at=parse_time(raw.get("at")),
+        id=raw["id"].lower(), type=raw["type"], step=step, value=_normal_value(raw["type"], raw.get("value")),
+        note=_optional_text(raw, "note", NOTE_LIMIT), at=parse_time(raw.get("at"), clock),
     )
 
 
@@ -138,6 +187,7 @@ def check_value(step: Step, value: Any) -> Any:
             raise EventError("invalid_value", f"step '{step.id}' takes some text")
         if len(value) > TEXT_LIMIT:
             raise EventError("too_long", f"the answer is {len(value)} characters; the limit is {TEXT_LIMIT}")
+        checked_text(value, "value", multiline=True)
     # Values are stored exactly as sent, so a replayed event compares equal to the stored one.
     return value
 
@@ -159,6 +209,7 @@ def _attestation(value: Any) -> dict[str, Any]:
     name = value.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_LIMIT:
         raise EventError("invalid_attestation", "type your full name to attest the record")
+    checked_text(name, "name", multiline=False)
     if value.get("confirmed") is not True:
         raise EventError("invalid_attestation", "confirm that the record is true and complete")
     signature = value.get("signature")
@@ -227,7 +278,7 @@ def _validate_review(event: ValidatedEvent, state: RunState, actor: Actor) -> Va
         if not event.note:
             raise EventError("comment_required", "say what needs correcting")
     else:
-        value = event.value if event.value is not None else {"acknowledged": []}
+        value = event.value
         acknowledged = value.get("acknowledged") if isinstance(value, dict) else None
         if not isinstance(acknowledged, list) or set(value) != {"acknowledged"}:
             raise EventError("invalid_value", "approval takes {\"acknowledged\": [deviation ids]}")

@@ -1,23 +1,38 @@
-"""Getting a version into people's hands: share page with a QR code, handout and "what changed" PDFs, YAML."""
+"""Getting a version into people's hands: share page with a QR code, handout and "what changed" PDFs, YAML.
+
+Share links and QR codes use DONOHARM_BASE_URL, else the request's host only when it is loopback or listed in
+DONOHARM_TRUSTED_HOSTS, else a relative link: a forged Host header never ends up on a printed QR code.
+The PDFs are public and slow to make, so each is rendered once and kept in instance/cache/pdf/ under the
+SHA-256 of its HTML (which holds the protocol's sha256, the versions and the language); renders that miss
+the cache are rate-limited per client (PDF_RATE_LIMIT a minute).
+"""
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import uuid
+from pathlib import Path
 
 import segno
-from flask import Blueprint, Response, abort, render_template, url_for
-from flask_babel import format_datetime
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import format_date
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.sansio.utils import host_is_trusted
 
-from ..config import ROOT
+from ..config import LOOPBACK_HOSTS, ROOT, write_private
 from ..db import get_db
 from ..library import get_registry, original_yaml
 from ..pdf import html_to_pdf
 from ..protocols import Protocol
 from ..protocols.diff import compare as compare_versions
+from ..rate_limit import retry_after
 from .protocols import FIELD_LABELS, KIND_LABELS, chosen_pair
 
 bp = Blueprint("protocol_share", __name__)
 
 PRINT_CSS = (ROOT / "static" / "css" / "handout.css").read_text("utf-8")
+CACHE_FILES = 500  # PDFs kept in the cache; the least recently made go first
 
 
 def version_or_404(protocol_id: str, version: str) -> Protocol:
@@ -27,8 +42,24 @@ def version_or_404(protocol_id: str, version: str) -> Protocol:
     return protocol
 
 
+def public_root() -> str | None:
+    """Where people reach the app (no trailing slash): BASE_URL if configured, else this request's own
+    scheme and host if the host is loopback or listed in DONOHARM_TRUSTED_HOSTS, else None."""
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base
+    if host_is_trusted(request.host, LOOPBACK_HOSTS + list(current_app.config.get("SHARE_TRUSTED_HOSTS") or [])):
+        return request.host_url.rstrip("/")
+    return None
+
+
 def share_url(protocol: Protocol) -> str:
-    return url_for("protocols.show", protocol_id=protocol.id, version=protocol.version, _external=True)
+    """The link to a version for a QR code or a message: absolute from `public_root`, else relative."""
+    path = url_for("protocols.show", protocol_id=protocol.id, version=protocol.version)
+    root = public_root()
+    if root is None:
+        return path
+    return root + path.removeprefix(request.script_root)
 
 
 @bp.get("/protocols/<protocol_id>/<version>/share")
@@ -49,14 +80,51 @@ def qr(protocol_id: str, version: str):
     return Response(out.getvalue(), mimetype="image/svg+xml")
 
 
-def pdf_response(html: str, filename: str) -> Response:
+def cache_dir() -> Path:
+    return Path(current_app.instance_path) / "cache" / "pdf"
+
+
+def cached_pdf(html: str) -> bytes:
+    """The PDF of a handout's HTML, from the cache when the same HTML was rendered before."""
+    key = hashlib.sha256(f"{PRINT_CSS}\0{html}".encode()).hexdigest()
+    folder = cache_dir()
+    path = folder / f"{key}.pdf"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    wait = retry_after("pdf", "PDF_RATE_LIMIT")
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
     pdf = html_to_pdf(html, stylesheets=[PRINT_CSS])
-    return Response(pdf, mimetype="application/pdf",
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{key}.{uuid.uuid4().hex}.tmp"
+    write_private(partial, pdf)
+    os.replace(partial, path)  # another worker reading it sees the whole file or none
+    prune(folder)
+    return pdf
+
+
+def prune(folder: Path) -> None:
+    """Keep the cache to CACHE_FILES PDFs, dropping the oldest."""
+    made = []
+    for path in folder.glob("*.pdf"):
+        try:
+            made.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # another worker pruned it first
+            pass
+    for _, old in sorted(made)[:-CACHE_FILES]:
+        old.unlink(missing_ok=True)
+
+
+def pdf_response(html: str, filename: str) -> Response:
+    return Response(cached_pdf(html), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
 def printed_at() -> str:
-    return format_datetime(format="medium")
+    # The day only: a handout printed twice on one day is the same file, served from the cache.
+    return format_date(format="medium")
 
 
 @bp.get("/protocols/<protocol_id>/<version>/handout.pdf")

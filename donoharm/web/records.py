@@ -17,6 +17,7 @@ from ..records import current_record, signing_key, verify_pdf
 from ..records.issuing import record_path
 from ..records.verify import MAX_BYTES
 from ..run_service import RunError
+from ..text import safe_filename
 from .runs import readable_run
 
 bp = Blueprint("records", __name__)
@@ -29,8 +30,11 @@ class VerifyForm(FlaskForm):
 
 
 def _send(record: dict, run: dict):
-    response = send_file(io.BytesIO(record_path(record).read_bytes()), mimetype="application/pdf", download_name=(
-        f"record-{run['label']}-{record['issued_at'][:10]}-{record['id'][:8]}.pdf"), max_age=0)
+    # The label is the person's text: safe_filename keeps a stored label from before the text rule (a line
+    # break, a direction override) out of the header; send_file adds the ASCII fallback and filename*.
+    name = f"record-{safe_filename(run['label'], 'run')}-{record['issued_at'][:10]}-{record['id'][:8]}.pdf"
+    response = send_file(io.BytesIO(record_path(record).read_bytes()), mimetype="application/pdf",
+                         download_name=name, max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -60,7 +64,15 @@ def earlier(run_id: str, record_id: str):
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
+    from ..rate_limit import retry_after
+
     verdict, status = None, 200
+    if request.method == "POST" and (wait := retry_after("verify", "VERIFY_RATE_LIMIT")) is not None:
+        # Counted per client and minute in the database (all workers): checking a PDF costs real CPU.
+        key = signing_key()
+        return render_template("records/verify.html", form=VerifyForm(formdata=None), verdict=None,
+                               retry_after=wait, fingerprint=key.root_fingerprint, subject=key.subject), \
+            429, {"Retry-After": str(wait)}
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BYTES
     if request.method == "POST" and (request.content_length or 0) > limit:
         form = VerifyForm(formdata=None)  # do not read the oversize body at all

@@ -25,6 +25,7 @@ from ..db import review as review_db
 from ..library import get_registry
 from ..run_service import RunError
 from ..runs import EventError
+from ..text import whole_number
 from .runs import page_context, readable_run
 
 bp = Blueprint("review", __name__)
@@ -50,6 +51,7 @@ def summarise_pending(state) -> None:
     finally:
         db.conn.close()
 REVIEWERS = ("supervisor", "admin")
+MAX_PAGE = 100_000
 STATUS_FILTERS = {"submitted": _l("Waiting for review"), "returned": _l("Returned"),
                   "approved": _l("Approved"), "all": _l("All reviewed or waiting")}
 
@@ -105,8 +107,10 @@ def queue_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
 def queue():
     """Submitted live runs, longest waiting first, with filters."""
     filters, problems = queue_filters(request.args)
-    page = max(int(request.args["page"]) if request.args.get("page", "").isdigit() else 1, 1)
     db = get_db()
+    if request.args.get("page") and whole_number(request.args["page"], MAX_PAGE) is None:
+        problems["page"] = _("Give a page number from 1 to %(n)s.", n=MAX_PAGE)
+    page = max(whole_number(request.args.get("page"), MAX_PAGE) or 1, 1)
     runs, total = review_db.queue(db, filters, offset=(page - 1) * review_db.QUEUE_LIMIT)
     return render_template("review/queue.html", runs=runs, total=total, filters=filters, problems=problems,
                            page=page, limit=review_db.QUEUE_LIMIT, statuses=STATUS_FILTERS,

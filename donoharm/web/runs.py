@@ -23,6 +23,8 @@ from ..library import get_registry
 from ..protocols import Protocol, Step
 from ..run_service import RunError
 from ..runs import EventError, RunState
+from ..runs.events import COUNT_LIMIT
+from ..text import whole_number
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
@@ -183,9 +185,9 @@ def event_from_form(protocol: Protocol, data: dict[str, str]) -> dict[str, Any]:
         if step.kind == "check":
             value = True
         elif step.kind == "count":
-            if not raw.isdigit():
+            value = whole_number(raw, COUNT_LIMIT)
+            if value is None:
                 raise EventError("invalid_value", _("Enter a whole number, 0 or more."))
-            value = int(raw)
         elif not raw:
             raise EventError("invalid_value", _("Choose or enter an answer first."))
         else:

@@ -4,6 +4,7 @@ import { wipe } from "./idb.js";
 import { localRun, localRuns, now, pending, saveRun, uuid } from "./outbox.js";
 import { fieldError } from "./run.js";
 import { sendAll } from "./sync.js";
+import { hasForbiddenCharacters } from "./text.js";
 
 // How long a start waits for the server before opening the run on the phone instead.
 const START_WAIT_MS = 8000;
@@ -36,6 +37,7 @@ function startForm(form) {
     const field = form.elements.label;
     if (!label) return showFieldError(field, form.dataset.labelRequired);
     if (label.length > 80) return showFieldError(field, form.dataset.labelTooLong);
+    if (hasForbiddenCharacters(label)) return showFieldError(field, form.dataset.textInvalid);
     const [protocolId, version] = String(data.get("protocol") || "").split("@");
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
       mode: data.get("mode") || "live", language: data.get("language") || null, created_at: now(),

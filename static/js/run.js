@@ -1,6 +1,7 @@
 // The run screen with JavaScript: every answer is saved on this phone first and shown at once,
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
 import { discardRefused, eventsOf, forgetSent, localRun, pending, saveEvent } from "./outbox.js";
+import { hasForbiddenCharacters } from "./text.js";
 
 let root, data, S, runId;
 
@@ -183,7 +184,9 @@ function eventFrom(form, submitter) {
       value = Number(raw);
     } else if (!raw) throw new Error(S.value_required);
     else value = raw;
+    if (typeof value === "string" && hasForbiddenCharacters(value, true)) throw new Error(S.text_invalid);
   }
+  if (note && hasForbiddenCharacters(note, true)) throw new Error(S.text_invalid);
   if (type === "step.na" && !note) throw new Error(S.reason_required);
   if (type === "deviation" && !note) throw new Error(S.note_required);
   return { type, step, value, note };
@@ -214,6 +217,7 @@ function interceptForms() {
     const name = submit.elements.name.value.trim();
     if (progress()) return fieldError(submit, S.incomplete);
     if (!name) return fieldError(submit, S.name_required);
+    if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid);
     if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required);
     await record({ type: "run.submitted", value: { name, confirmed: true } });
   });
