@@ -36,11 +36,24 @@ async function staticFirst(request) {
   return cached || fetch(request);
 }
 
+// A server that takes the connection but never answers: after this long the saved copy is shown instead.
+// Documents made on request (record PDFs, handouts) may take longer and have no saved copy to fall back on.
+const PAGE_TIMEOUT_MS = 6000;
+
+function fetchInTime(request, url) {
+  const response = fetch(request);
+  if (/\.(pdf|csv|yaml)$/.test(url.pathname)) return response;
+  // A race, not an AbortController: a navigation's request cannot be copied with a signal of its own.
+  let timer;
+  const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error("no answer")), PAGE_TIMEOUT_MS); });
+  return Promise.race([response, late]).finally(() => clearTimeout(timer));
+}
+
 // Pages: the network first so people see the server's truth; the copy saved on this phone without a signal.
 async function networkFirst(request) {
   const url = new URL(request.url);
   try {
-    const response = await fetch(request);
+    const response = await fetchInTime(request, url);
     if (response.ok && !response.redirected && request.mode === "navigate" && !NEVER_SAVED.includes(url.pathname)) {
       const cache = await caches.open(PAGES_CACHE);
       await cache.put(request, response.clone());

@@ -307,7 +307,9 @@ def test_refused_change_is_shown_with_the_reason_and_kept(page, app, api):
     page.context.set_offline(False)
     page.wait_for_selector("#sync-status[data-state=error]")
     text = unsent_text(page)
-    assert "The server refused a change" in text and "submitted" in text
+    first_step = page.locator("li.run-step .step-text span").first.inner_text()
+    assert "The server refused your change" in text and "submitted" in text
+    assert first_step in text  # it names the step the refused change was about
     events = server_events(app, run_id)
     assert events[-1]["type"] == "run.submitted"  # the phone's late answer was not slipped in after it
     page.reload()

@@ -229,3 +229,21 @@ def test_any_tampered_event_breaks_the_chain(raw, data):
         assert verify_chain(run, dropped)
     header = {**run, "label": "OP-TEST-002"}
     assert verify_chain(header, events)
+
+
+def test_the_answer_made_last_wins_whichever_arrives_last():
+    """Two phones answer one step: the later-made answer is the step's answer; the other stays in the chain."""
+    protocol = REGISTRY.get("immigration-separation", "1.0.0")
+    step = next(s for s in protocol.steps if s.kind == "yesno")
+    run = make_run(protocol)
+    made_later = {**event("step.set", step.id, "no"), "at": "2026-01-01T10:05:00.500Z"}
+    made_earlier = {**event("step.set", step.id, "yes"), "at": "2026-01-01T10:05:00.200+00:00"}
+    events, state = append(run, protocol, [], [made_later, made_earlier])
+    assert state.steps[step.id]["value"] == "no" and state.steps[step.id]["event"] == made_later["id"]
+    assert [s["event"] for s in state.superseded] == [made_earlier["id"]]
+    assert state.superseded[0]["by"] == made_later["id"]
+    assert verify_chain(run, events) == [] and len(events) == 2
+    # A later clearing or not-applicable still wins over an earlier answer, in either order.
+    cleared = {**event("step.cleared", step.id), "at": "2026-01-01T10:06:00Z"}
+    _events, state = append(run, protocol, events, [cleared])
+    assert state.steps[step.id]["status"] == "todo"

@@ -117,7 +117,11 @@ SCHEMAS: dict[str, Any] = {
         "status": {"type": "string"}, "steps": {"type": "object"}, "counts": {"type": "object"},
         "notes": {"type": "array"}, "deviations": {"type": "array"}, "submissions": {"type": "array"},
         "reviews": {"type": "array"}, "missing_critical": {"type": "array", "items": {"type": "string"}},
-        "complete": {"type": "boolean"}, "unexpected_answers": {"type": "array", "items": {"type": "string"}}}},
+        "complete": {"type": "boolean"}, "unexpected_answers": {"type": "array", "items": {"type": "string"}},
+        "superseded": {"type": "array", "description": "Step answers that arrived after an answer to the same step "
+                       "made later (by device time) and so were not used: {event, step, type, value, at, "
+                       "received_at, actor, by (the event id of the answer that stands)}",
+                       "items": {"type": "object"}}}},
 }
 
 

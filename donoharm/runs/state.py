@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from ..protocols import Protocol
 
 STATUSES = ("in_progress", "submitted", "returned", "approved")
+STEP_ANSWERS = ("step.set", "step.cleared", "step.na")
+
+
+def _made_before(at: str, current_at: str | None) -> bool:
+    """Whether a device time is earlier than the time the step's current answer was made."""
+    if current_at is None:
+        return False
+    return datetime.fromisoformat(at) < datetime.fromisoformat(current_at)
 
 
 class RunState:
@@ -25,6 +34,7 @@ class RunState:
         self.deviations: list[dict[str, Any]] = []
         self.submissions: list[dict[str, Any]] = []
         self.reviews: list[dict[str, Any]] = []
+        self.superseded: list[dict[str, Any]] = []  # answers that arrived after a later-made one
         self.last_event_at: str | None = None
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -32,6 +42,14 @@ class RunState:
         kind, step = event["type"], event.get("step")
         entry = {"event": event["id"], "at": event["at"], "received_at": event.get("received_at"),
                  "actor": event.get("actor")}
+        if kind in STEP_ANSWERS and _made_before(event["at"], self.steps[step]["at"]):
+            # Two phones answered the same step: the answer made last wins, whichever arrived last. The
+            # earlier one stays in the chain (and the event log) and is listed, so the phone that sent it
+            # can tell its person what the step says now.
+            self.superseded.append({**entry, "step": step, "type": kind, "value": event.get("value"),
+                                    "by": self.steps[step]["event"]})
+            self.last_event_at = event["at"]
+            return
         if kind == "step.set":
             self.steps[step] = {"status": "done", "value": event["value"], "note": event.get("note"),
                                 "at": event["at"], "event": event["id"]}
@@ -88,6 +106,7 @@ class RunState:
             "missing_critical": missing,
             "complete": not missing,
             "unexpected_answers": self.unexpected_answers(),
+            "superseded": self.superseded,
         }
 
 

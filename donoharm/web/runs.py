@@ -17,12 +17,13 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import run_service
 from ..db import get_db
+from ..db import runs as runs_db
 from ..forms import StartRunForm, SubmitForm
 from ..i18n import LANGUAGES
 from ..library import get_registry
 from ..protocols import Protocol, Step
 from ..run_service import RunError
-from ..runs import EventError, RunState
+from ..runs import EventError, RunState, is_uuid
 from ..runs.events import COUNT_LIMIT
 from ..text import whole_number
 
@@ -49,7 +50,7 @@ def can_edit(run: dict, state: RunState) -> bool:
 
 
 def device_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")  # the answer made last wins: keep the order
 
 
 def answer_text(step: Step, entry: dict[str, Any]) -> str:
@@ -193,8 +194,40 @@ def event_from_form(protocol: Protocol, data: dict[str, str]) -> dict[str, Any]:
         else:
             value = raw
     note = (data.get("note") or "").strip() or None
-    return {"id": str(uuid.uuid4()), "type": event_type, "step": step_id, "value": value, "note": note,
+    return {"id": form_event_id(data), "type": event_type, "step": step_id, "value": value, "note": note,
             "at": device_now()}
+
+
+@bp.app_template_global()
+def new_event_id() -> str:
+    """The id of the event a form will make, fixed when the form is drawn: two taps on it are one change."""
+    return str(uuid.uuid4())
+
+
+def form_event_id(data) -> str:
+    """The event id a posted form carries (see new_event_id), or a new one from a form without it."""
+    posted = data.get("event_id") or ""
+    return posted.lower() if is_uuid(posted) else str(uuid.uuid4())
+
+
+def append_from_form(run_id: str, event: dict[str, Any]) -> None:
+    """Append the event of a server form through the one append path; a double tap is one change.
+
+    The second tap posts the same event id with the same content but a later time, which the core
+    calls a conflict: here it is the change already made. A form used again for another change (the
+    back button, say) gets a new id instead.
+    """
+    registry = get_registry()
+    try:
+        run_service.append_events(get_db(), registry, run_id, [event], current_user.actor)
+    except EventError as error:
+        if error.code != "id_conflict":
+            raise
+        stored = runs_db.find_event(get_db(), event["id"])
+        if stored and stored["run"] == run_id and all(stored[k] == event[k] for k in ("type", "step", "value", "note")):
+            return
+        run_service.append_events(get_db(), registry, run_id, [{**event, "id": str(uuid.uuid4())}],
+                                  current_user.actor)
 
 
 def friendly(error: EventError) -> str:
@@ -223,7 +256,7 @@ def post_event(run_id: str):
     step_id = data.get("step") or ""
     try:
         event = event_from_form(run_service.protocol_of(registry, run), data)
-        run_service.append_events(get_db(), registry, run_id, [event], current_user.actor)
+        append_from_form(run_id, event)
     except EventError as error:
         state, _events = run_service.run_state(get_db(), registry, run)
         key = f"{step_id}:{data.get('type', '')}"
@@ -250,10 +283,10 @@ def submit(run_id: str):
     registry = get_registry()
     form = SubmitForm()
     if form.validate_on_submit():
-        event = {"id": str(uuid.uuid4()), "type": "run.submitted", "step": None, "note": None,
+        event = {"id": form_event_id(request.form), "type": "run.submitted", "step": None, "note": None,
                  "value": {"name": form.name.data.strip(), "confirmed": True}, "at": device_now()}
         try:
-            run_service.append_events(get_db(), registry, run_id, [event], current_user.actor)
+            append_from_form(run_id, event)
         except EventError as error:
             form.name.errors.append(friendly(error))
         else:

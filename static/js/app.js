@@ -14,10 +14,12 @@ function announce(state) {
 }
 
 // Send now unless a send from this tab is already under way (other tabs wait on the Web Lock).
-function send() {
+// `retryRefused`: the page was just opened, so what refused a change may have changed (a sign-in, a run
+// returned for correction): refused changes are tried again at once instead of after their wait.
+function send(retryRefused = false) {
   clearTimeout(retry);
   if (!sending) {
-    sending = sendAll().then((state) => {
+    sending = sendAll({ retryRefused }).then((state) => {
       sending = null;
       announce(state);
       // The connection dropped although the phone says it is online: try again soon, not only on the timer.
@@ -49,12 +51,15 @@ async function precachePrivatePages() {
   const signature = JSON.stringify([user, pages]);
   const last = JSON.parse(localStorage.getItem("dnh-precached") || "{}");
   if (last.signature === signature && Date.now() - last.at < PRECACHE_EVERY_MS) return;
+  // Someone else signed in on this phone: the pages saved for the last person (their runs, their name)
+  // are not the new person's to open offline.
+  if (last.user && last.user !== user) await caches.delete("dnh-pages");
   const cache = await caches.open("dnh-pages");
   await Promise.all(pages.map(async (url) => {
     const page = await fetch(url, BACKGROUND);
     if (page.status === 200) await cache.put(url, page);
   }));
-  localStorage.setItem("dnh-precached", JSON.stringify({ signature, at: Date.now() }));
+  localStorage.setItem("dnh-precached", JSON.stringify({ signature, user, at: Date.now() }));
 }
 
 // A page whose navigation was under way while the worker activated is missed by its clients.claim()
@@ -78,14 +83,14 @@ async function start() {
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   onSynced((message) => announce(message.state));  // a send finished in another tab or the worker
-  window.addEventListener("online", send);
+  window.addEventListener("online", () => send());
   window.addEventListener("dnh:send", () => { send(); if (!navigator.onLine) askBackgroundSync(); });
   setInterval(() => { if (navigator.onLine) send(); }, SEND_EVERY_MS);
   const modules = [import("./local.js")];
   if (document.getElementById("run")) modules.push(import("./run.js"));
   await Promise.all(modules.map((m) => m.then((module) => module.init()).catch((error) => console.error(error))));
   document.documentElement.dataset.app = "ready";  // the page's handlers are in place
-  send();
+  send(true);
   precachePrivatePages().catch(() => {});
 }
 

@@ -1,13 +1,23 @@
 // Pages that deal with what is kept on this phone: starting a run offline, runs not sent yet,
 // storage use, and signing out or wiping a shared phone without losing unsent work by accident.
 import { wipe } from "./idb.js";
-import { localRun, localRuns, now, pending, saveRun, uuid } from "./outbox.js";
+import { forgetOthersSent, forgetPerson, localRun, localRuns, now, ownedBy, pending, saveRun, uuid } from "./outbox.js";
 import { fieldError } from "./run.js";
 import { sendAll } from "./sync.js";
 import { hasForbiddenCharacters } from "./text.js";
 
 // How long a start waits for the server before opening the run on the phone instead.
 const START_WAIT_MS = 8000;
+
+// Who is signed in, as the page says; on a shared phone every list and count here is theirs only.
+const signedIn = () => document.documentElement.dataset.user || "";
+
+// What this person has not sent yet.
+async function unsentOf(user, runId = null) {
+  const { runs, events } = await pending();
+  const here = (x) => ownedBy(user)(x) && (!runId || x.id === runId || x.run === runId);
+  return runs.filter(here).length + events.filter(here).length;
+}
 
 export function blankRunUrl(run) {
   return `/offline/runs/${encodeURIComponent(run.protocol_id)}/${encodeURIComponent(run.protocol_version)}?run=${run.id}`;
@@ -72,7 +82,7 @@ async function sentInTime(runId) {
 
 // Home: runs that exist only on this phone so far, marked "not sent yet".
 async function localList(section) {
-  const runs = (await localRuns()).filter((r) => !r.sent);
+  const runs = (await localRuns()).filter((r) => !r.sent && ownedBy(signedIn())(r));
   const list = section.querySelector("ul");
   list.replaceChildren(...runs.map((run) => {
     const item = document.createElement("li");
@@ -98,9 +108,14 @@ async function storageUse(element) {
   element.hidden = false;
 }
 
-// Forget this phone's private copies: saved pages always; with `everything`, also the outbox and the app shell.
-export async function forgetLocal(everything) {
+// Forget what this person leaves on the phone: the saved pages always, and what they saved that the server
+// has; with `discard`, also what it does not have. With `wipe`, the app's data and shell go too, unless
+// another person's unsent changes are still on the phone: those stay, for that person to send.
+// Resolve with whether the phone was wiped.
+export async function forgetLocal(user, { discard = false, wipe: wiping = false } = {}) {
   localStorage.removeItem("dnh-precached");
+  const others = await forgetPerson(user, { unsent: discard || wiping });
+  const everything = wiping && others === 0;
   if ("caches" in window) {
     for (const name of await caches.keys()) {
       if (everything || name === "dnh-pages") await caches.delete(name);
@@ -112,6 +127,7 @@ export async function forgetLocal(everything) {
       for (const registration of await navigator.serviceWorker.getRegistrations()) await registration.unregister();
     }
   }
+  return everything;
 }
 
 // Sign-out: refuse while changes are unsent unless the person ticks "discard"; then clear private copies.
@@ -122,8 +138,8 @@ function signOut(form) {
   form.addEventListener("submit", async (event) => {
     if (leaving) return;
     event.preventDefault();
-    const { runs, events } = await pending();
-    const unsent = runs.length + events.length;
+    const user = signedIn();
+    const unsent = await unsentOf(user);  // this person's only: someone else's wait for them
     const wiping = event.submitter && event.submitter.name === "wipe";
     if (unsent && !discard.checked) {
       warning.querySelector("[data-role=message]").textContent = (unsent === 1 ? warning.dataset.templateOne : warning.dataset.template).replace("{n}", unsent);
@@ -131,9 +147,11 @@ function signOut(form) {
       warning.focus();
       return;
     }
-    await forgetLocal(wiping || unsent > 0);
+    const wiped = await forgetLocal(user, { discard: unsent > 0, wipe: wiping });
     leaving = true;
-    if (event.submitter && event.submitter.name) {
+    // Clear-Site-Data would also take another person's unsent changes: ask the server for it only when
+    // nothing of anyone else's is left on the phone.
+    if (event.submitter && event.submitter.name && (event.submitter.name !== "wipe" || wiped)) {
       const hidden = document.createElement("input");
       Object.assign(hidden, { type: "hidden", name: event.submitter.name, value: event.submitter.value });
       form.append(hidden);
@@ -149,9 +167,9 @@ function submitAfterSending(form) {
     if (ready) return;
     event.preventDefault();
     const runId = form.dataset.runId;
-    const mine = ({ runs, events }) => runs.filter((r) => r.id === runId).length + events.filter((e) => e.run === runId).length;
-    if (mine(await pending())) await sendAll();
-    if (mine(await pending())) {
+    const user = signedIn();
+    if (await unsentOf(user, runId)) await sendAll();
+    if (await unsentOf(user, runId)) {
       fieldError(form, form.dataset.unsent);
       return;
     }
@@ -161,6 +179,7 @@ function submitAfterSending(form) {
 }
 
 export async function init() {
+  if (signedIn()) forgetOthersSent(signedIn()).catch(() => {});  // on the server already: not the next person's
   const check = document.getElementById("submit-run");
   if (check && check.dataset.runId) submitAfterSending(check);
   const start = document.getElementById("start-run");

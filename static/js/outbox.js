@@ -6,8 +6,9 @@ export function uuid() {
   return crypto.randomUUID();
 }
 
+// Device time to the millisecond: when two phones answer one step, the answer made last wins.
 export function now() {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return new Date().toISOString();
 }
 
 export function saveRun(run) {
@@ -17,10 +18,32 @@ export function saveRun(run) {
 export const localRun = (id) => get("runs", id);
 export const localRuns = () => all("runs");
 
+// What one person saved on this phone. On a shared phone nobody else sees, opens, sends or discards it;
+// entries from before changes were kept per person have no user and belong to whoever is signed in.
+export const ownedBy = (user) => (entry) => !entry.user || entry.user === user;
+
+const sameChange = (a, b) => a.type === b.type && (a.step || null) === (b.step || null)
+  && JSON.stringify(a.value ?? null) === JSON.stringify(b.value ?? null) && (a.note || null) === (b.note || null);
+const DOUBLE_TAP_MS = 1000;
+
+// Save a change on the phone; resolve with the stored event. A change identical to one the same person
+// made on this run within the last second (a double tap) is that change, not a new one; so is a second
+// submission of a run this phone has already submitted.
 export async function saveEvent(runId, event) {
   const record = { id: uuid(), step: null, value: null, note: null, at: now(), ...event, run: runId, sent: false };
-  await put("events", record);
-  return record;
+  return tx("events", "readwrite", async (s, done) => {
+    const mine = (await done(s.events.index("run").getAll(runId))).filter(ownedBy(record.user))
+      .sort((a, b) => a.seq - b.seq);
+    const last = mine[mine.length - 1];
+    if (last && sameChange(last, record) && Date.now() - (last.savedAt || 0) < DOUBLE_TAP_MS) return last;
+    if (record.type === "run.submitted") {
+      const submitted = mine.find((e) => e.type === "run.submitted" && !e.error);
+      if (submitted) return submitted;
+    }
+    record.savedAt = Date.now();
+    await done(s.events.put(record));
+    return record;
+  });
 }
 
 export async function eventsOf(runId) {
@@ -53,7 +76,7 @@ export function markRunSent(id) {
 export function markRunRefused(id, error) {
   return tx("runs", "readwrite", async (s, done) => {
     const run = await done(s.runs.get(id));
-    if (run) await done(s.runs.put({ ...run, error }));
+    if (run) await done(s.runs.put({ ...run, error, refusedAt: Date.now(), tries: (run.tries || 0) + 1 }));
   });
 }
 
@@ -66,10 +89,12 @@ export function markSent(ids) {
   });
 }
 
+// A refusal is the server's word on a change at one moment, not final: the change is tried again later
+// (see sync.js), and `tries` spaces those tries out.
 export function markRefused(id, error) {
   return tx("events", "readwrite", async (s, done) => {
     const event = await done(s.events.index("id").get(id));
-    if (event) await done(s.events.put({ ...event, error }));
+    if (event) await done(s.events.put({ ...event, error, refusedAt: Date.now(), tries: (event.tries || 0) + 1 }));
   });
 }
 
@@ -89,6 +114,57 @@ export function forgetSent(ids) {
     for (const event of await done(s.events.getAll())) {
       if (event.sent && known.has(event.id)) await done(s.events.delete(event.seq));
     }
+  });
+}
+
+// Sign-out: forget what this person saved that the server has (nothing is lost), and with `unsent` also
+// what it does not have yet (the person chose to discard it). Other people's changes are left alone.
+// Resolve with the number of other people's changes still waiting on this phone.
+export function forgetPerson(user, { unsent = false } = {}) {
+  return tx(["runs", "events"], "readwrite", async (s, done) => {
+    const gone = (x) => x.user === user && (x.sent || unsent);
+    let others = 0;
+    for (const event of await done(s.events.getAll())) {
+      if (gone(event)) await done(s.events.delete(event.seq));
+      else if (!event.sent && event.user !== user) others += 1;
+    }
+    for (const run of await done(s.runs.getAll())) {
+      if (gone(run)) await done(s.runs.delete(run.id));
+      else if (!run.sent && run.user !== user) others += 1;
+    }
+    return others;
+  });
+}
+
+// Another person's changes that the server already has: the next person on this phone has no use for them.
+export function forgetOthersSent(user) {
+  return tx(["runs", "events"], "readwrite", async (s, done) => {
+    for (const event of await done(s.events.getAll())) {
+      if (event.sent && event.user && event.user !== user) await done(s.events.delete(event.seq));
+    }
+    for (const run of await done(s.runs.getAll())) {
+      if (run.sent && run.user && run.user !== user) await done(s.runs.delete(run.id));
+    }
+  });
+}
+
+// What a person must be told about a run: answers of theirs that another phone's later answer replaced.
+export async function noticesOf(runId, user) {
+  return ((await get("meta", "notices")) || []).filter((n) => n.run === runId && n.user === user);
+}
+
+export function addNotices(notices) {
+  return tx("meta", "readwrite", async (s, done) => {
+    const known = (await done(s.meta.get("notices"))) || [];
+    const ids = new Set(known.map((n) => n.event));
+    await done(s.meta.put([...known, ...notices.filter((n) => !ids.has(n.event))], "notices"));
+  });
+}
+
+export function dismissNotice(eventId) {
+  return tx("meta", "readwrite", async (s, done) => {
+    const known = (await done(s.meta.get("notices"))) || [];
+    await done(s.meta.put(known.filter((n) => n.event !== eventId), "notices"));
   });
 }
 

@@ -1,9 +1,15 @@
 // The run screen with JavaScript: every answer is saved on this phone first and shown at once,
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
-import { discardRefused, eventsOf, forgetSent, localRun, pending, saveEvent } from "./outbox.js";
+import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesOf, ownedBy, pending, saveEvent }
+  from "./outbox.js";
 import { hasForbiddenCharacters } from "./text.js";
 
-let root, data, S, runId;
+let root, data, S, runId, user;
+// The page as the server (or the blank copy) drew it, before any change saved on this phone was shown:
+// a change the server refuses is taken off the screen by drawing its step again from here.
+const pristine = new Map();
+let shownRefusals = "";
+const drawnNotices = new Set();
 
 const fill = (template, values) => Object.entries(values).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, v), template);
 const clock = (iso) => (iso ? new Date(iso).toTimeString().slice(0, 5) : "");
@@ -42,6 +48,14 @@ function answerText(li, value) {
   return String(value);
 }
 
+// The words for an answer as the page shows it (for a refused change's or another phone's answer).
+function describe(li, type, value, note) {
+  if (type === "step.na") return `${S.na_prefix} ${note || ""}`.trim();
+  if (type === "step.cleared") return S.todo;
+  if (type === "step.set") return answerText(li, value);
+  return note || "";
+}
+
 function setAnswer(li, className, node) {
   const record = li.querySelector("[data-role=record]");
   record.querySelectorAll("p.answer").forEach((p) => p.remove());
@@ -53,9 +67,12 @@ function closeForms(li) {
   li.querySelectorAll("textarea").forEach((t) => { t.value = ""; });
 }
 
-// Show one event on the page, as the server's page would after folding it.
+// Show one event on the page, as the server's page would after folding it. A refused change is not
+// shown as recorded: the banner above names it instead.
 function apply(event) {
+  if (event.error) return;
   const li = stepItem(event.step);
+  if (li) li.dataset.local = "true";
   if (event.type === "step.set" && li) {
     li.dataset.status = "done";
     setAnswer(li, "answer", para("answer", S.answer, answerText(li, event.value), event.at));
@@ -74,6 +91,7 @@ function apply(event) {
       if (deviation) li.dataset.deviated = "true";
     } else {
       const notes = document.getElementById("run-notes");
+      notes.dataset.local = "true";
       notes.querySelector("h2").after(node);
       const none = notes.querySelector(":scope > p.meta");  // "None recorded." no longer true
       if (none) none.remove();
@@ -85,7 +103,25 @@ function apply(event) {
       root.dataset.mode === "practice" ? S.submitted_practice : S.submitted;
     root.querySelectorAll("details.step-actions, .actions, #offline-submit").forEach((el) => { el.hidden = true; });
   }
-  if (li) { setTag(li); closeForms(li); }
+  if (li) {
+    setTag(li);
+    closeForms(li);
+    const clear = li.querySelector("[data-role=clear]");  // an answer made here can be cleared here
+    if (clear) clear.hidden = li.dataset.status === "todo";
+  }
+}
+
+// Draw the steps that show changes from this phone again, leaving out refused ones (after a refusal, or
+// when a refused change was accepted on a later try).
+async function redraw() {
+  for (const li of root.querySelectorAll("li.run-step[data-local=true]")) {
+    li.replaceWith(pristine.get(li.dataset.step).cloneNode(true));
+  }
+  const notes = document.getElementById("run-notes");
+  if (notes && notes.dataset.local === "true") notes.replaceWith(pristine.get("").cloneNode(true));
+  const known = new Set(data.events);
+  for (const event of (await eventsOf(runId)).filter(ownedBy(user))) if (!known.has(event.id)) apply(event);
+  progress();
 }
 
 function progress() {
@@ -104,16 +140,36 @@ function progress() {
   return missing;
 }
 
+// Which change a refusal is about, in the page's words: the step and the answer, or the note.
+function changeName(event) {
+  const li = stepItem(event.step);
+  const what = describe(li, event.type, event.value, event.note);
+  if (event.type === "run.submitted") return S.submission;
+  if (!li) return what;
+  const step = li.querySelector(".step-text span").textContent;
+  return what ? `${step} — ${what}` : step;
+}
+
 // The line under the status: saved on this phone, all sent, refused, or signed out.
 async function showSync(state) {
   const box = document.getElementById("sync-status");
   const { runs, events } = await pending();
-  const mine = [...runs.filter((r) => r.id === runId), ...events.filter((e) => e.run === runId)];
+  const mine = [...runs.filter((r) => r.id === runId), ...events.filter((e) => e.run === runId)].filter(ownedBy(user));
   const refused = mine.find((x) => x.error);
+  const refusals = mine.filter((x) => x.error).map((x) => x.id).join();
+  if (refusals !== shownRefusals) {  // a change was refused, or a refused one went through on a later try
+    shownRefusals = refusals;
+    await redraw();
+  }
+  // The same refusal still stands: leave the banner as it is (the person may be half-way through discarding).
+  if (refused && box.dataset.refused === `${refused.id} ${refused.error}`) return;
+  box.dataset.refused = refused ? `${refused.id} ${refused.error}` : "";
   box.replaceChildren();
   if (refused) {
     box.dataset.state = "error";
-    box.textContent = fill(S.refused, { reason: refused.error });
+    box.textContent = refused.run
+      ? fill(S.refused_change, { change: changeName(refused), reason: refused.error })
+      : fill(S.refused, { reason: refused.error });
     if (refused.run) box.append(" ", discardButton(refused));  // an event; a refused run keeps its answers
   } else if (mine.length && state === "signed-out") {
     box.dataset.state = "error";
@@ -146,8 +202,7 @@ function discardButton(refused) {
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       await discardRefused(refused.id);
-      window.dispatchEvent(new Event("dnh:send"));  // the changes after it were waiting on it
-      location.reload();  // the screen is rebuilt from the server's answers and the changes still kept
+      location.reload();  // the screen is rebuilt, and the changes after it are tried on their own merits
     });
     button.replaceWith(question, yes);
     yes.focus();
@@ -193,34 +248,93 @@ function eventFrom(form, submitter) {
 }
 
 async function record(event) {
-  const saved = await saveEvent(runId, { ...event, user: data.user });
+  const saved = await saveEvent(runId, { ...event, user });
   apply(saved);
   progress();
   await showSync("saved");
   window.dispatchEvent(new Event("dnh:send"));
 }
 
+// One tap, one change: a form's buttons stay disabled from the first tap until its change is saved.
+async function once(form, work) {
+  if (form.dataset.saving === "true") return;
+  form.dataset.saving = "true";
+  const buttons = [...form.querySelectorAll("button")];
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    await work();
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    delete form.dataset.saving;
+  }
+}
+
 function interceptForms() {
-  root.addEventListener("submit", async (e) => {
+  root.addEventListener("submit", (e) => {
     const form = e.target;
     if (!form.matches("form.event-form")) return;
     e.preventDefault();
-    let event;
-    try { event = eventFrom(form, e.submitter); } catch (error) { fieldError(form, error.message); return; }
-    form.querySelectorAll(".js-error").forEach((el) => el.remove());
-    await record(event);
+    once(form, async () => {
+      let event;
+      try { event = eventFrom(form, e.submitter); } catch (error) { fieldError(form, error.message); return; }
+      form.querySelectorAll(".js-error").forEach((el) => el.remove());
+      await record(event);
+    });
   });
   const submit = document.getElementById("submit-local");
   if (!submit) return;
-  submit.addEventListener("submit", async (e) => {
+  submit.addEventListener("submit", (e) => {
     e.preventDefault();
-    const name = submit.elements.name.value.trim();
-    if (progress()) return fieldError(submit, S.incomplete);
-    if (!name) return fieldError(submit, S.name_required);
-    if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid);
-    if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required);
-    await record({ type: "run.submitted", value: { name, confirmed: true } });
+    once(submit, async () => {
+      if (root.dataset.status === "submitted") return;  // submitted already: never a second submission
+      const name = submit.elements.name.value.trim();
+      if (progress()) return fieldError(submit, S.incomplete);
+      if (!name) return fieldError(submit, S.name_required);
+      if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid);
+      if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required);
+      await record({ type: "run.submitted", value: { name, confirmed: true } });
+    });
   });
+}
+
+// Answers of this person's that another phone's later answer replaced: what the step says now, until read.
+async function showNotices() {
+  let box = document.getElementById("run-notices");
+  const notices = await noticesOf(runId, user);
+  if (!notices.length) { if (box) box.remove(); return; }
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "run-notices";
+    box.className = "notice";
+    box.setAttribute("role", "status");
+    document.getElementById("sync-status").after(box);
+  }
+  const events = await eventsOf(runId);
+  for (const notice of notices) {
+    if (drawnNotices.has(notice.event)) continue;
+    drawnNotices.add(notice.event);
+    // Show what the step says now, unless this person has answered it again since that answer was made.
+    const since = events.some((e) => e.step === notice.step && !e.error && Date.parse(e.at) > Date.parse(notice.at) && e.id !== notice.event);
+    const type = { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status];
+    if (!since && type) apply({ id: notice.event, type, step: notice.step, value: notice.value, note: notice.note, at: notice.at });
+  }
+  progress();
+  box.replaceChildren(...notices.map((notice) => {
+    const li = stepItem(notice.step);
+    const p = document.createElement("p");
+    const step = li ? li.querySelector(".step-text span").textContent : notice.step;
+    const now = describe(li, { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status] || "step.set",
+      notice.value, notice.note);
+    const strong = document.createElement("strong");
+    strong.textContent = step;
+    const ok = document.createElement("button");
+    ok.type = "button";
+    ok.className = "button-secondary";
+    ok.textContent = S.notice_ok;
+    ok.addEventListener("click", async () => { await dismissNotice(notice.event); await showNotices(); });
+    p.append(strong, " ", fill(S.changed_elsewhere, { time: clock(notice.at), answer: now }), " ", ok);
+    return p;
+  }));
 }
 
 function showLocalSubmit() {
@@ -230,7 +344,8 @@ function showLocalSubmit() {
 
 async function fillBlank() {
   runId = new URLSearchParams(location.search).get("run");
-  const run = runId ? await localRun(runId) : null;
+  const found = runId ? await localRun(runId) : null;
+  const run = found && ownedBy(user)(found) ? found : null;  // another person's run is not theirs to open
   if (!run) {
     document.getElementById("sync-status").textContent = S.not_here;
     root.querySelectorAll("details.step-actions, .actions").forEach((el) => { el.hidden = true; });
@@ -257,10 +372,14 @@ export async function init() {
   root = document.getElementById("run");
   data = JSON.parse(document.getElementById("run-data").textContent);
   S = data.strings;
+  user = data.user;
   runId = root.dataset.runId;
   if (data.blank && !(await fillBlank())) return;
+  for (const li of root.querySelectorAll("li.run-step")) pristine.set(li.dataset.step, li.cloneNode(true));
+  const notes = document.getElementById("run-notes");
+  if (notes) pristine.set("", notes.cloneNode(true));
   const known = new Set(data.events);
-  for (const event of await eventsOf(runId)) if (!known.has(event.id)) apply(event);
+  for (const event of (await eventsOf(runId)).filter(ownedBy(user))) if (!known.has(event.id)) apply(event);
   progress();
   if (!data.blank) forgetSent(data.events).catch(() => {});
   if (root.dataset.editable === "true") interceptForms();
@@ -268,5 +387,6 @@ export async function init() {
   window.addEventListener("online", showLocalSubmit);
   window.addEventListener("offline", showLocalSubmit);
   await showSync(null);
-  window.addEventListener("dnh:synced", (e) => showSync(e.detail.state));
+  await showNotices();
+  window.addEventListener("dnh:synced", async (e) => { await showSync(e.detail.state); await showNotices(); });
 }

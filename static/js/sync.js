@@ -1,8 +1,16 @@
 // Send the outbox: each run's PUT before its events, events in order, in batches. Works in a page and
 // in the service worker (Background Sync). One sender at a time across tabs (Web Locks).
-import { markRefused, markRunRefused, markRunSent, markSent, pending, setMeta } from "./outbox.js";
+import { addNotices, markRefused, markRunRefused, markRunSent, markSent, pending, setMeta } from "./outbox.js";
 
 const BATCH = 50;
+// A server that takes the connection but never answers must not hold the phone: give up, try later.
+const TIMEOUT_MS = 8000;
+// Refusals are tried again: at once on every page opened (a sign-in, a run returned for correction), and
+// otherwise after a wait that doubles with each refusal, from half a minute up to ten minutes.
+const RETRY_FIRST_MS = 30 * 1000;
+const RETRY_MAX_MS = 10 * 60 * 1000;
+// Answers that mean "not now" rather than "no": the run was busy, the server overloaded.
+const TRANSIENT = new Set(["busy", "rate_limited"]);
 const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("dnh-sync") : null;
 
 class Stop extends Error {
@@ -11,19 +19,26 @@ class Stop extends Error {
 
 async function call(method, url, body, csrf) {
   let response;
+  let data = null;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
   try {
     response = await fetch(url, {
-      method, credentials: "same-origin", redirect: "manual", cache: "no-store",
+      method, credentials: "same-origin", redirect: "manual", cache: "no-store", signal: abort.signal,
       headers: { "Content-Type": "application/json", Accept: "application/json", ...(csrf ? { "X-CSRFToken": csrf } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (response.status === 401 || response.type === "opaqueredirect") throw new Stop("signed-out");
+    if (response.status >= 500) throw new Stop("offline");
+    try { data = await response.json(); } catch (error) { data = null; }
   } catch (error) {
-    throw new Stop("offline");  // no network, or the connection dropped mid-request: try again later
+    if (error instanceof Stop && !abort.signal.aborted) throw error;
+    throw new Stop("offline");  // no network, no answer in time, or the connection dropped: try again later
+  } finally {
+    clearTimeout(timer);
   }
-  if (response.status === 401 || response.type === "opaqueredirect") throw new Stop("signed-out");
-  if (response.status >= 500) throw new Stop("offline");
-  let data = null;
-  try { data = await response.json(); } catch (error) { data = null; }
+  const code = data && data.error && data.error.code;
+  if (response.status === 429 || TRANSIENT.has(code)) throw new Stop("offline");
   return { status: response.status, data };
 }
 
@@ -65,12 +80,28 @@ async function sendRun(token, run) {
   return markRunRefused(run.id, reason(data));
 }
 
-async function sendEvents(token, runId, events) {
+// Answers this phone sent that the server did not use because another phone's answer to the same step was
+// made later: the person is told on the run what the step says now.
+function replaced(events, known, state) {
+  const notices = [];
+  for (const event of events) {
+    const now = state && state.steps && state.steps[event.step];
+    if (!event.type.startsWith("step.") || !now || now.event === event.id || known.has(now.event)) continue;
+    notices.push({ event: event.id, run: event.run, user: event.user, step: event.step, mine: event.value,
+      status: now.status, value: now.value, note: now.note, at: now.at });
+  }
+  return notices;
+}
+
+async function sendEvents(token, runId, events, known) {
   for (let start = 0; start < events.length; start += BATCH) {
     const batch = events.slice(start, start + BATCH);
     const payload = batch.map(({ id, type, step, value, note, at }) => ({ id, type, step, value, note, at }));
     const { status, data } = await withToken(token, "POST", `/api/v1/runs/${runId}/events`, { events: payload });
     if (status === 200 && data) {
+      const accepted = new Set(data.accepted || []);
+      const notices = replaced(batch.filter((e) => accepted.has(e.id)), known, data.state);
+      if (notices.length) await addNotices(notices);
       await markSent([...(data.accepted || []), ...(data.duplicates || [])].map((e) => (typeof e === "string" ? e : e.id)));
       continue;
     }
@@ -82,13 +113,18 @@ async function sendEvents(token, runId, events) {
   }
 }
 
-async function sendOnce() {
+// Whether a refused entry is tried again now: always when asked to (a page was opened), else once its
+// wait has passed.
+const due = (entry, retryRefused) => !entry.error || retryRefused
+  || Date.now() - (entry.refusedAt || 0) >= Math.min(RETRY_FIRST_MS * 2 ** ((entry.tries || 1) - 1), RETRY_MAX_MS);
+
+async function sendOnce(retryRefused) {
   const { runs, events } = await pending();
   if (!runs.length && !events.length) return "sent";
   const me = await session();
   const token = { value: me.csrf_token };
   const mine = theirs(me.user);
-  for (const run of runs.filter(mine)) if (!run.error) await sendRun(token, run);
+  for (const run of runs.filter(mine)) if (due(run, retryRefused)) await sendRun(token, run);
   const after = await pending();
   const blocked = new Set(after.runs.map((r) => r.id));  // a run the server does not have yet
   const byRun = new Map();
@@ -97,20 +133,24 @@ async function sendOnce() {
     if (!byRun.has(event.run)) byRun.set(event.run, []);
     byRun.get(event.run).push(event);
   }
+  const known = new Set(events.map((e) => e.id));  // this phone's own changes never "replace" each other
   for (const [runId, list] of byRun) {
-    const stopAt = list.findIndex((e) => e.error);  // never send past a refused event: order matters
-    await sendEvents(token, runId, stopAt === -1 ? list : list.slice(0, stopAt));
+    // Never send past a refused change that is not due again: order matters.
+    const stopAt = list.findIndex((e) => !due(e, retryRefused));
+    await sendEvents(token, runId, stopAt === -1 ? list : list.slice(0, stopAt), known);
   }
   const left = await pending();
-  return left.runs.length || left.events.length ? "refused" : "sent";
+  const refused = [...left.runs, ...left.events].filter(mine).some((x) => x.error);
+  return refused ? "refused" : left.runs.length || left.events.length ? "waiting" : "sent";
 }
 
-// Send everything waiting; resolve with "sent", "refused", "offline" or "signed-out". Never throws.
-export async function sendAll() {
+// Send everything waiting; resolve with "sent", "refused", "waiting" (other people's changes only),
+// "offline" or "signed-out". Never throws. `retryRefused` tries refused changes again at once.
+export async function sendAll({ retryRefused = false } = {}) {
   const run = async () => {
     let state;
     try {
-      state = await sendOnce();
+      state = await sendOnce(retryRefused);
     } catch (error) {
       state = error instanceof Stop ? error.state : "offline";
     }
