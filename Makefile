@@ -66,7 +66,7 @@ clean:
 LOCALES := es fr km th
 CATALOGUES := donoharm/translations
 messages: $(VENV)/.run-installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --project "Do No Harm" \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --sort-by-file --project "Do No Harm" \
 		--copyright-holder "Do No Harm contributors" --msgid-bugs-address "" -o $(CATALOGUES)/messages.pot .
 	@for l in $(LOCALES); do \
 		if [ -f $(CATALOGUES)/$$l/LC_MESSAGES/messages.po ]; then \

@@ -25,6 +25,10 @@ def as_key(value):
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
+def as_text(context):
+    return context.decode("utf-8") if isinstance(context, bytes) else context
+
+
 def translated(message) -> bool:
     strings = message.string if isinstance(message.string, tuple) else (message.string,)
     return all(strings) and not message.fuzzy
@@ -35,8 +39,9 @@ def source_messages(tmp_path_factory):
     """Every string marked for translation in the code and templates today, extracted as `make messages` does."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
-    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-                    "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+    keywords = ["-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2"]  # as the Makefile's `messages`
+    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", *keywords, "-o", str(pot), "."], cwd=ROOT, check=True,
+                   capture_output=True)
     with open(pot, "rb") as f:
         return [m for m in read_po(f) if m.id]
 
@@ -50,7 +55,8 @@ def test_catalogue_says_it_is_a_draft_for_native_review(locale):
 
 def test_no_string_is_left_untranslated_in_khmer(source_messages):
     khmer = po("km")
-    missing = [m.id for m in source_messages if khmer.get(m.id) is None or not translated(khmer.get(m.id))]
+    missing = [m.id for m in source_messages
+               if khmer.get(m.id, m.context) is None or not translated(khmer.get(m.id, m.context))]
     assert not missing, f"{len(missing)} string(s) need a Khmer translation (run `make messages`): {missing[:10]}"
 
 
@@ -86,7 +92,8 @@ def test_compiled_catalogue_matches_its_source(locale):
     """The .mo files are committed so a fresh clone runs as is; they must say what the .po says."""
     with open(CATALOGUES / locale / "LC_MESSAGES" / "messages.mo", "rb") as f:
         # pybabel writes an untranslated plural message with the English forms: not a translation.
-        compiled = {as_key(m.id): as_key(m.string) for m in read_mo(f)
+        # read_mo gives a message context as bytes, read_po as text.
+        compiled = {(as_text(m.context), as_key(m.id)): as_key(m.string) for m in read_mo(f)
                     if m.id and not (isinstance(m.id, list | tuple) and set(m.string) <= set(m.id))}
-    source = {as_key(m.id): as_key(m.string) for m in po(locale) if m.id and translated(m)}
+    source = {(m.context, as_key(m.id)): as_key(m.string) for m in po(locale) if m.id and translated(m)}
     assert compiled == source, "run `make translations` to compile the catalogues"

@@ -1,7 +1,10 @@
-"""The shipped protocols in Spanish and Khmer: new patch versions that change texts only."""
+"""The shipped protocols in other languages: new patch versions that change texts only. Spanish and Khmer came
+in the first patch versions; the next ones correct them and add French and Thai."""
 from __future__ import annotations
 
+import html
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,19 @@ from donoharm.protocols import load_file
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [("immigration-separation", "1.0.0", "1.0.1"), ("non-coerced-adults", "1.0.0", "1.0.1"),
               ("social-worker-accompaniment", "1.1.0", "1.1.1")]
+# The versions that correct the Spanish and Khmer texts and add French and Thai: the latest of each protocol.
+CORRECTED = [("immigration-separation", "1.0.1", "1.0.2"), ("non-coerced-adults", "1.0.1", "1.0.2"),
+             ("social-worker-accompaniment", "1.1.1", "1.1.2")]
+ALL_LANGUAGES = ("en", "es", "fr", "km", "th")
 KHMER = re.compile("[\u1780-\u17ff]")
+THAI = re.compile("[\u0e00-\u0e7f]")
+SCRIPTS = {"km": KHMER, "th": THAI}
 LATIN_WORD = re.compile(r"[A-Za-z]{4,}")
+# Each language's changelog says its texts are drafts awaiting a native speaker, as the catalogues do.
+DRAFT_NOTE = {"es": "borradores pendientes de revisión por hablantes nativos",
+              "fr": "brouillons en attente de relecture par des locuteurs natifs",
+              "km": "សេចក្តីព្រាងដែលកំពុងរង់ចាំការពិនិត្យដោយអ្នកនិយាយភាសាកំណើត",
+              "th": "ฉบับร่างที่รอเจ้าของภาษาตรวจทาน"}
 
 
 def structure(protocol):
@@ -46,20 +60,71 @@ def test_translated_version_keeps_every_step_of_the_version_it_follows(pid, befo
     assert "Spanish and Khmer" in new.changelog and "drafts" in new.changelog
 
 
-@pytest.mark.parametrize("pid,before,after", TRANSLATED)
-@pytest.mark.parametrize("language", ["es", "km"])
+@pytest.mark.parametrize("pid,before,after", CORRECTED)
+def test_corrected_version_keeps_every_step_and_adds_french_and_thai(pid, before, after):
+    old = load_file(ROOT / f"protocols/{pid}/{before}.yaml", ROOT)
+    new = load_file(ROOT / f"protocols/{pid}/{after}.yaml", ROOT)
+    assert structure(new) == structure(old)
+    assert [s.text for s in new.steps] == [s.text for s in old.steps]  # the English is unchanged
+    assert (new.title, new.summary) == (old.title, old.summary)
+    assert new.sha256 != old.sha256
+    assert new.languages == ALL_LANGUAGES
+    assert "French and Thai" in new.changelog and "drafts" in new.changelog
+    for language, note in DRAFT_NOTE.items():
+        assert note in new.in_language(language).changelog, language
+
+
+@pytest.mark.parametrize("pid,before,after", TRANSLATED + CORRECTED)
+@pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
 def test_every_text_is_translated(pid, before, after, language):
+    """Every title, step text, guidance and option label of the version, in the language's own words."""
     protocol = load_file(ROOT / f"protocols/{pid}/{after}.yaml", ROOT)
+    if (pid, before, after) in TRANSLATED and language in ("fr", "th"):
+        assert language not in protocol.languages  # published without them; the next version adds them
+        return
     translated = protocol.in_language(language)
     assert translated.language == language
     pairs = list(zip(texts(protocol), texts(translated), strict=True))
     untranslated = [original for original, text in pairs if original == text]
     assert not untranslated
-    if language == "km":
-        # Real Khmer script, not transliteration: Latin words appear only in names and source keys.
+    step_texts = protocol.document["translations"][language]["steps"]
+    assert set(step_texts) == {s.id for s in protocol.steps}  # every step has its own entry...
+    for step in protocol.steps:  # ... with its text, its guidance and every option
+        own = step_texts[step.id]
+        assert own.get("text") and bool(own.get("guidance")) == bool(step.guidance), step.id
+        assert set(own.get("options", {})) == set(step.option_ids()), step.id
+    if language in SCRIPTS:
+        # Real Khmer or Thai script, not transliteration: Latin words appear only in names and source keys.
+        script = SCRIPTS[language]
         for _, text in pairs:
-            assert KHMER.search(text), text
-            assert len(KHMER.findall(text)) > 3 * len("".join(LATIN_WORD.findall(text))), text
+            assert script.search(text), text
+            assert len(script.findall(text)) > 3 * len("".join(LATIN_WORD.findall(text))), text
+
+
+@pytest.mark.parametrize("pid,before,after", CORRECTED)
+def test_the_latest_version_is_current_so_new_runs_get_every_language(app, pid, before, after):
+    assert app.extensions["donoharm.registry"].current(pid).version == after
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
+@pytest.mark.parametrize("pid", [pid for pid, _, _ in CORRECTED])
+def test_a_run_in_the_language_shows_every_step_in_it(app, api, pid, language):
+    """An accompanier who starts a run in their language reads every step, option and guidance in it."""
+    acc = api("acc")
+    protocol = app.extensions["donoharm.registry"].current(pid)
+    run_id = str(uuid.uuid4())
+    response = acc.put(f"/api/v1/runs/{run_id}", json={"protocol_id": pid, "protocol_version": protocol.version,
+                                                      "label": "OP-TEST-001", "mode": "practice",
+                                                      "language": language})
+    assert response.status_code == 201, response.get_json()
+    page = html.unescape(acc.get(f"/runs/{run_id}").get_data(as_text=True))
+    shown = protocol.in_language(language)
+    for original, step in zip(protocol.steps, shown.steps, strict=True):
+        assert step.text in page and original.text not in page, step.id
+        assert all(o.label in page for o in step.options), step.id
+        if step.guidance:
+            assert step.guidance in page and original.guidance not in page, step.id
+    assert shown.title in page
 
 
 
@@ -85,3 +150,15 @@ def test_a_version_without_the_readers_language_says_so_and_shows_the_original(c
     assert f'<span lang="en">{original.steps[0].text}</span>' in html
     english = client.get("/protocols/immigration-separation/1.0.0").get_data(as_text=True)
     assert 'role="note"' not in english
+
+
+@pytest.mark.parametrize("language", ["fr", "th"])
+@pytest.mark.parametrize("pid,before,after", CORRECTED)
+def test_french_and_thai_readers_see_the_latest_version_in_their_language(client, pid, before, after, language):
+    page = html.unescape(client.get(f"/protocols/{pid}/{after}", headers={"Accept-Language": language})
+                         .get_data(as_text=True))
+    protocol = load_file(ROOT / f"protocols/{pid}/{after}.yaml", ROOT)
+    shown = protocol.in_language(language)
+    assert shown.title in page and protocol.title not in page
+    assert all(step.text in page for step in shown.steps)
+    assert 'role="note"' not in page  # no "shown in its original language" notice

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import re
 import subprocess
+import unicodedata
 import uuid
+
+import pytest
+from babel.support import Translations
 
 from donoharm.library import get_registry
 from tests.conftest import attestation, complete_answers, csrf_from, login
 from tests.protocol_factory import as_yaml, document
+from tests.test_i18n_catalogues import CATALOGUES
 
 KHMER = re.compile("[\u1780-\u17ff]")
 THAI = re.compile("[\u0e00-\u0e7f]")
@@ -85,3 +90,31 @@ def test_a_language_the_protocol_lacks_falls_back_to_its_original(signed_app, ap
     login(acc.client, "acc")
     protocol, text, fonts = record_of(signed_app, api, "immigration-separation", "1.0.0", "km", tmp_path)
     assert protocol.steps[0].text.split()[0] in text and not KHMER.search(text)
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
+def test_the_record_heads_the_answer_column_with_the_noun(signed_app, api, tmp_path, language):
+    """The English "Answer" is a button (the verb) and a column of the signed record (the noun); each has its
+    own context, so the record no longer prints "Responder", "Répondre", "ឆ្លើយ" or "ตอบ" over the answers."""
+    catalogue = Translations.load(CATALOGUES, [language])
+    noun, verb = catalogue.pgettext("noun", "Answer"), catalogue.pgettext("verb", "Answer")
+    step = catalogue.gettext("Step")
+    assert noun != verb and noun != "Answer" and verb != "Answer"
+    with signed_app.app_context():
+        version = get_registry().current("non-coerced-adults").version
+    protocol, text, fonts = record_of(signed_app, api, "non-coerced-adults", version, language, tmp_path)
+    assert protocol.in_language(language).language == language
+    # pdftotext splits Khmer and Thai clusters and drops some marks: compare base letters only.
+    flat, flat_step, flat_noun, flat_verb = (letters(t) for t in (text, step, noun, verb))
+    columns = [flat[m.end():m.end() + 12] for m in re.finditer(re.escape(f"#{flat_step}"), flat)]
+    assert len(columns) >= len(protocol.phases), text[:2000]  # a header row per phase (and per page it spans)
+    for column in columns:
+        assert column.startswith(flat_noun) and not column.startswith(flat_verb), (column, noun)
+
+
+def letters(text: str) -> str:
+    """The text without spaces, marks, invisible characters and Khmer subscript consonants (coeng and the letter
+    after it), as pdftotext may or may not keep them."""
+    text = re.sub("\u17d2.", "", unicodedata.normalize("NFKD", text))
+    return "".join(c for c in text
+                   if not c.isspace() and unicodedata.category(c) not in ("Mn", "Mc", "Cf"))

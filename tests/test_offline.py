@@ -66,7 +66,7 @@ def answer(page, step_id, kind):
         elif kind == "count":
             item.locator("input[type=number]").fill("3")
         elif kind == "time":
-            item.locator("input[type=time]").fill("21:30")
+            item.locator("input[name=value][type=text]").fill("21:30")
         elif kind == "text":
             item.locator("textarea[name=value]").fill("Done as agreed.")
         item.get_by_role("button", name="Save answer").click()
@@ -275,7 +275,7 @@ def test_wipe_this_phone_clears_saved_pages_and_local_data(page, app):
     usage.wait_for()
     assert "MB of" in usage.inner_text()
     with page.expect_response(lambda r: r.url.endswith("/logout") and r.request.method == "POST") as posted:
-        page.get_by_role("button", name="Wipe this phone and sign out").click()
+        page.get_by_role("button", name="Remove this app’s data from this phone and sign out").click()
     assert posted.value.all_headers().get("clear-site-data") == '"cache", "storage"'
     page.wait_for_url("**/login")
     assert "dnh-pages" not in local_state(page)["caches"]

@@ -30,7 +30,7 @@ def test_the_three_protocols_ship_with_their_versions():
     ids = {path.parent.name for path in SHIPPED}
     assert ids == {"social-worker-accompaniment", "immigration-separation", "non-coerced-adults"}
     versions = sorted(p.stem for p in SHIPPED if p.parent.name == "social-worker-accompaniment")
-    assert versions == ["1.0.0", "1.1.0", "1.1.1"]  # 1.1.1 adds translations only
+    assert versions == ["1.0.0", "1.1.0", "1.1.1", "1.1.2"]  # 1.1.1 and 1.1.2 change translations only
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")

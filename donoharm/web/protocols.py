@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -26,7 +26,7 @@ KIND_LABELS = {
     "text": _l("A short note"),
 }
 FIELD_LABELS = {
-    "text": _l("Text"), "kind": _l("Answer"), "critical": _l("Critical"), "options": _l("Options"),
+    "text": _l("Text"), "kind": lazy_pgettext("noun", "Answer"), "critical": _l("Critical"), "options": _l("Options"),
     "guidance": _l("Guidance"), "expected": _l("Expected answer"), "sources": _l("Sources"),
 }
 STATUS_LABELS = {"current": _l("current"), "published": _l("published"), "retired": _l("retired")}
