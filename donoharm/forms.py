@@ -37,17 +37,22 @@ def password_problem_text(problem: str) -> str:
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[
-        DataRequired(_l("Enter a username.")), Length(min=2, max=64, message=_l("Use 2 to 64 characters."))])
+        DataRequired(_l("Enter a username.")), Length(min=2, max=64, message=_l("Use 2 to 64 characters."))],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"})
     role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES], default="accompanier")
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password.")), strong_password])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password.")), strong_password],
+                             render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Repeat the password"), validators=[
-        DataRequired(_l("Repeat the password.")), EqualTo("password", _l("The passwords do not match."))])
+        DataRequired(_l("Repeat the password.")), EqualTo("password", _l("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"})
 
     def validate_username(self, field) -> None:
         value = field.data.strip()
@@ -78,7 +83,8 @@ class StartRunForm(FlaskForm):
 
 class SubmitForm(FlaskForm):
     name = StringField(_l("Your full name"), validators=[
-        DataRequired(_l("Type your full name to attest the record.")), Length(max=200)])
+        DataRequired(_l("Type your full name to attest the record.")), Length(max=200)],
+        render_kw={"autocomplete": "name"})
     confirmed = BooleanField(_l("I confirm this record is true and complete to the best of my knowledge."),
                              validators=[DataRequired(_l("Confirm the statement to submit."))])
 

@@ -91,9 +91,14 @@ def bar_chart(steps: list[dict[str, Any]], threshold: int, labels: dict[str, str
     parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'width="100%" role="img" aria-labelledby="chart-title">',
              f'<title id="chart-title">{escape(labels["title"])}</title>',
+             # Not-applicable bars are hatched as well as a different hue: the two series differ by pattern.
+             '<defs><pattern id="chart-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+             'patternTransform="rotate(45)"><rect width="6" height="6" fill="#3d2375"/>'
+             '<rect width="3" height="6" fill="#ffffff"/></pattern></defs>',
              f'<rect x="{left}" y="4" width="12" height="12" fill="#a4161a" class="chart-deviated"/>',
              f'<text x="{left + 16}" y="15" font-size="12">{escape(labels["deviated"])}</text>',
-             f'<rect x="{left + 150}" y="4" width="12" height="12" fill="#3d2375" class="chart-na"/>',
+             f'<rect x="{left + 150}" y="4" width="12" height="12" fill="url(#chart-hatch)" stroke="#3d2375" '
+             'class="chart-na"/>',
              f'<text x="{left + 166}" y="15" font-size="12">{escape(labels["na"])}</text>']
     for index, step in enumerate(shown):
         top = 30 + index * row_height
@@ -104,7 +109,8 @@ def bar_chart(steps: list[dict[str, Any]], threshold: int, labels: dict[str, str
             y = top + offset
             length = 0 if value < threshold else max(2, round(bar_area * value / largest))
             if length:
-                parts.append(f'<rect x="{left}" y="{y}" width="{length}" height="11" fill="{colour}" '
+                fill = "url(#chart-hatch)" if key == "na" else colour
+                parts.append(f'<rect x="{left}" y="{y}" width="{length}" height="11" fill="{fill}" stroke="{colour}" '
                              f'class="chart-{key}"/>')
             parts.append(f'<text x="{left + length + 4}" y="{y + 10}" font-size="11">'
                          f'{escape(suppress(value, threshold))}</text>')

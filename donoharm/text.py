@@ -90,3 +90,19 @@ def whole_number(raw: str | None, maximum: int) -> int | None:
         return None
     value = int(text)
     return value if value <= maximum else None
+
+
+_TIME_OF_DAY = re.compile(r"^([01]?[0-9]|2[0-3])[:.h]?([0-5][0-9])$")
+
+
+def time_of_day(raw: str | None) -> str | None:
+    """A time typed on the 24-hour clock as HH:MM ('21:30', '2130', '9:05', '21.30', '21h30'), or None.
+
+    Browsers draw <input type=time> as a 12-hour field in some locales, where typing 2130 saved 14:13:
+    time answers are typed as text and read here (and in static/js/text.js) the same way everywhere.
+    Anything else, '9:30 pm' included, is refused rather than guessed.
+    """
+    match = _TIME_OF_DAY.match((raw or "").strip())
+    if match is None:
+        return None
+    return f"{int(match.group(1)):02d}:{match.group(2)}"

@@ -59,13 +59,17 @@ def off_thread(function, *args):
         return pool.submit(function, *args).result()
 
 
-def wait_until(condition, seconds=15):
+def wait_until(condition, seconds=15, page=None):
+    """Poll a condition; with a page, wait through Playwright so its route handlers keep running meanwhile."""
     import time
 
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
 
 
 def steps_of(page):
@@ -190,9 +194,9 @@ def test_a_busy_answer_is_not_a_refusal(phone, app):
         route.fulfill(status=409, content_type="application/json",
                       body='{"error": {"code": "busy", "message": "send the events again", "details": null}}')
 
-    page.route("**/api/v1/runs/*/events", busy_once)
+    page.context.route("**/api/v1/runs/*/events", busy_once)  # the page and its service worker alike
     page.context.set_offline(False)
-    wait_until(lambda: busy)
+    wait_until(lambda: busy, page=page)
     page.wait_for_timeout(300)
     assert page.get_attribute("#sync-status", "data-state") != "error" and "refused" not in unsent_text(page)
     page.evaluate("window.dispatchEvent(new Event('dnh:send'))")  # the next round sends it
@@ -294,7 +298,8 @@ def test_two_phones_answering_one_step_keep_the_answer_made_last(phone, app, api
     first.context.set_offline(False)  # the earlier answer arrives last
     notice = first.locator("#run-notices")
     notice.wait_for()
-    assert "changed on another phone" in notice.inner_text() and "It now says: No" in notice.inner_text()
+    assert f"“{target.text}” was changed on another phone" in notice.inner_text()
+    assert "It now says: No" in notice.inner_text()
     assert "No" in first.locator(f"li.run-step[data-step='{target.id}'] p.answer").inner_text()
     stored = [e for e in server_events(app, run_id) if e["step"] == target.id]
     assert [e["value"] for e in stored] == ["no", "yes"]  # both kept in the chain, in arrival order

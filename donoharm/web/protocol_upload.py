@@ -6,6 +6,7 @@ import binascii
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import library
@@ -52,6 +53,9 @@ def checked(text: str) -> tuple[Protocol | None, list[Problem], Protocol | None]
 
 
 def render_form(form: ProtocolUploadForm, problems: list[Problem] | None = None, status: int = 200):
+    if problems:  # the field the YAML came from is the one in error (marked invalid, linked from the summary)
+        field = form.file if form.file.data else form.text
+        field.errors = [*field.errors, ngettext("%(num)s problem", "%(num)s problems", len(problems))]
     return render_template("protocols/new.html", form=form, problems=problems or [],
                            lines=(form.text.data or "").splitlines()), status
 

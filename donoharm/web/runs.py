@@ -25,7 +25,7 @@ from ..protocols import Protocol, Step
 from ..run_service import RunError
 from ..runs import EventError, RunState, is_uuid
 from ..runs.events import COUNT_LIMIT
-from ..text import whole_number
+from ..text import time_of_day, whole_number
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
@@ -189,6 +189,10 @@ def event_from_form(protocol: Protocol, data: dict[str, str]) -> dict[str, Any]:
             value = whole_number(raw, COUNT_LIMIT)
             if value is None:
                 raise EventError("invalid_value", _("Enter a whole number, 0 or more."))
+        elif step.kind == "time" and raw:
+            value = time_of_day(raw)
+            if value is None:
+                raise EventError("invalid_value", _("Enter the time on the 24-hour clock, for example 21:30."))
         elif not raw:
             raise EventError("invalid_value", _("Choose or enter an answer first."))
         else:
@@ -272,7 +276,9 @@ def check(run_id: str):
     """Check your answers: everything recorded, what is missing, and the attestation to submit."""
     run = readable_run(run_id)
     state, _events = run_service.run_state(get_db(), get_registry(), run)
-    return render_template("runs/check.html", form=SubmitForm(), **page_context(run, state))
+    # After a return, the name attested last time is filled in: nobody types it again (WCAG 3.3.7).
+    last = state.submissions[-1]["attestation"].get("name") if state.submissions else None
+    return render_template("runs/check.html", form=SubmitForm(name=last), **page_context(run, state))
 
 
 @bp.post("/<run_id>/submit")

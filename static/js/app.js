@@ -89,6 +89,9 @@ async function start() {
   const modules = [import("./local.js")];
   if (document.getElementById("run")) modules.push(import("./run.js"));
   await Promise.all(modules.map((m) => m.then((module) => module.init()).catch((error) => console.error(error))));
+  // The one error pattern: a page that shows an error summary puts focus on it, so it is read first.
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
   document.documentElement.dataset.app = "ready";  // the page's handlers are in place
   send(true);
   precachePrivatePages().catch(() => {});

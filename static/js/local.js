@@ -3,6 +3,7 @@
 import { wipe } from "./idb.js";
 import { forgetOthersSent, forgetPerson, localRun, localRuns, now, ownedBy, pending, saveRun, uuid } from "./outbox.js";
 import { fieldError } from "./run.js";
+import { showError } from "./errors.js";
 import { sendAll } from "./sync.js";
 import { hasForbiddenCharacters } from "./text.js";
 
@@ -24,18 +25,7 @@ export function blankRunUrl(run) {
 }
 
 function showFieldError(field, message) {
-  const box = field.closest(".field");
-  let error = box.querySelector(".error-message.js-error");
-  if (!error) {
-    error = document.createElement("p");
-    error.className = "error-message js-error";
-    error.id = `${field.id}-js-error`;
-    field.before(error);
-  }
-  error.textContent = message;
-  box.classList.add("field-error");
-  field.setAttribute("aria-invalid", "true");
-  field.focus();
+  showError(field.form, message, field);
 }
 
 // Start a run on the phone: a client-made id, the run saved to the outbox before any of its events.

@@ -2,7 +2,8 @@
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
 import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesOf, ownedBy, pending, saveEvent }
   from "./outbox.js";
-import { hasForbiddenCharacters } from "./text.js";
+import { clearErrors, showError } from "./errors.js";
+import { hasForbiddenCharacters, timeOfDay } from "./text.js";
 
 let root, data, S, runId, user;
 // The page as the server (or the blank copy) drew it, before any change saved on this phone was shown:
@@ -210,16 +211,14 @@ function discardButton(refused) {
   return button;
 }
 
-// Shown like the server's field errors, announced at once.
-export function fieldError(form, message) {
-  let error = form.querySelector(".error-message.js-error");
-  if (!error) {
-    error = document.createElement("p");
-    error.className = "error-message js-error";
-    error.setAttribute("role", "alert");
-    form.querySelector("button[type=submit]").before(error);
-  }
-  error.textContent = message;
+// Shown like the server's field errors, announced at once, tied to the field when there is one.
+export function fieldError(form, message, field = null) {
+  showError(form, message, field);
+}
+
+// A problem with one field of a step form (the answer, or the reason or note).
+class FieldProblem extends Error {
+  constructor(message, field) { super(message); this.field = field; }
 }
 
 // Turn a step form into an event, or explain what is missing (the same rules as the server).
@@ -230,27 +229,51 @@ function eventFrom(form, submitter) {
   const step = fields.get("step") || null;
   const note = String(fields.get("note") || "").trim() || null;
   let value = null;
+  const valueField = form.querySelector("input[name=value]:not([type=radio]), textarea[name=value]")
+    || form.querySelector("input[name=value]");
+  const noteField = form.querySelector("textarea[name=note]");
   if (type === "step.set") {
     const kind = stepItem(step).dataset.kind;
     const raw = String(fields.get("value") || "").trim();
     if (kind === "check") value = true;
     else if (kind === "count") {
-      if (!/^\d+$/.test(raw)) throw new Error(S.count_invalid);
+      if (!/^\d+$/.test(raw)) throw new FieldProblem(S.count_invalid, valueField);
       value = Number(raw);
-    } else if (!raw) throw new Error(S.value_required);
+    } else if (kind === "time" && raw) {
+      value = timeOfDay(raw);
+      if (!value) throw new FieldProblem(S.time_invalid, valueField);
+    } else if (!raw) throw new FieldProblem(S.value_required, valueField);
     else value = raw;
-    if (typeof value === "string" && hasForbiddenCharacters(value, true)) throw new Error(S.text_invalid);
+    if (typeof value === "string" && hasForbiddenCharacters(value, true)) throw new FieldProblem(S.text_invalid, valueField);
   }
-  if (note && hasForbiddenCharacters(note, true)) throw new Error(S.text_invalid);
-  if (type === "step.na" && !note) throw new Error(S.reason_required);
-  if (type === "deviation" && !note) throw new Error(S.note_required);
+  if (note && hasForbiddenCharacters(note, true)) throw new FieldProblem(S.text_invalid, noteField);
+  if (type === "step.na" && !note) throw new FieldProblem(S.reason_required, noteField);
+  if (type === "deviation" && !note) throw new FieldProblem(S.note_required, noteField);
   return { type, step, value, note };
+}
+
+// After an in-page change the panel that held the focused button closes: focus goes back to the step's
+// toggle (now "Change"), and the change is announced with the step's number and new status.
+function followWork(event) {
+  const li = stepItem(event.step);
+  const place = li || document.getElementById("run-notes");
+  const toggle = place && place.querySelector("details.step-actions > summary");
+  if (li && toggle && toggle.firstChild && toggle.firstChild.nodeType === Node.TEXT_NODE) {
+    toggle.firstChild.textContent = li.dataset.status === "todo" ? S.answer_verb : S.change;
+  }
+  if (toggle) toggle.focus();
+  const live = document.getElementById("run-announce");
+  if (live && li) {
+    const number = [...root.querySelectorAll("li.run-step")].indexOf(li) + 1;
+    live.textContent = fill(S.step_status, { n: number, status: li.querySelector("[data-role=status]").textContent.replace(S.status_prefix, "").trim() });
+  }
 }
 
 async function record(event) {
   const saved = await saveEvent(runId, { ...event, user });
   apply(saved);
   progress();
+  followWork(saved);
   await showSync("saved");
   window.dispatchEvent(new Event("dnh:send"));
 }
@@ -276,8 +299,8 @@ function interceptForms() {
     e.preventDefault();
     once(form, async () => {
       let event;
-      try { event = eventFrom(form, e.submitter); } catch (error) { fieldError(form, error.message); return; }
-      form.querySelectorAll(".js-error").forEach((el) => el.remove());
+      try { event = eventFrom(form, e.submitter); } catch (error) { fieldError(form, error.message, error.field); return; }
+      clearErrors(form);
       await record(event);
     });
   });
@@ -289,9 +312,10 @@ function interceptForms() {
       if (root.dataset.status === "submitted") return;  // submitted already: never a second submission
       const name = submit.elements.name.value.trim();
       if (progress()) return fieldError(submit, S.incomplete);
-      if (!name) return fieldError(submit, S.name_required);
-      if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid);
-      if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required);
+      if (!name) return fieldError(submit, S.name_required, submit.elements.name);
+      if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid, submit.elements.name);
+      if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required, submit.elements.confirmed);
+      clearErrors(submit);
       await record({ type: "run.submitted", value: { name, confirmed: true } });
     });
   });
@@ -325,14 +349,12 @@ async function showNotices() {
     const step = li ? li.querySelector(".step-text span").textContent : notice.step;
     const now = describe(li, { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status] || "step.set",
       notice.value, notice.note);
-    const strong = document.createElement("strong");
-    strong.textContent = step;
     const ok = document.createElement("button");
     ok.type = "button";
     ok.className = "button-secondary";
     ok.textContent = S.notice_ok;
     ok.addEventListener("click", async () => { await dismissNotice(notice.event); await showNotices(); });
-    p.append(strong, " ", fill(S.changed_elsewhere, { time: clock(notice.at), answer: now }), " ", ok);
+    p.append(fill(S.changed_elsewhere, { step, time: clock(notice.at), answer: now }), " ", ok);
     return p;
   }));
 }
@@ -374,6 +396,10 @@ export async function init() {
   S = data.strings;
   user = data.user;
   runId = root.dataset.runId;
+  const live = document.createElement("p");  // what just changed, for screen readers (sync-status says if it is sent)
+  Object.assign(live, { id: "run-announce", className: "visually-hidden" });
+  live.setAttribute("role", "status");
+  root.prepend(live);
   if (data.blank && !(await fillBlank())) return;
   for (const li of root.querySelectorAll("li.run-step")) pristine.set(li.dataset.step, li.cloneNode(true));
   const notes = document.getElementById("run-notes");
