@@ -79,6 +79,12 @@ def test_a_time_typed_in_any_locale_is_stored_as_typed(browser, live_server, app
         item = page.locator(f"li.run-step[data-step='{step.id}']")
         item.locator("details.step-actions > summary").click()
         field = item.locator("input[name=value]")
+        field.press_sequentially("9:30 pm")  # refused as typed, never cut short to 9:30 and kept
+        item.locator("form[data-event='step.set'] button[type=submit]").click()
+        assert "21:30" in item.locator(".error-message").inner_text()  # "…24-hour clock, for example 21:30"
+        assert field.get_attribute("aria-invalid") == "true"
+        assert item.get_attribute("data-status") == "todo"
+        field.fill("")
         field.press_sequentially("2130")
         item.locator("form[data-event='step.set'] button[type=submit]").click()
         page.wait_for_selector(f"li.run-step[data-step='{step.id}'][data-status=done]")
