@@ -58,8 +58,15 @@ TARGETS = """() => {
   for (const el of document.querySelectorAll(selector)) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;            // not shown (closed details, hidden)
-    if (el.closest('.visually-hidden, .skip-link')) continue;  // shown only on focus, then large
+    if (el.closest('.visually-hidden, .skip-link, .skip-link-inline')) continue;  // shown only on focus, then large
     if (r.height < 43.5 || r.width < 43.5) small.push(el.outerHTML.slice(0, 90) + ` ${r.width}x${r.height}`);
+  }
+  // A link that stands alone (its block holds nothing else) is a target of its own, unlike a link in a sentence.
+  for (const el of document.querySelectorAll('main a')) {
+    const r = el.getBoundingClientRect();
+    if (!r.height || el.closest('.visually-hidden, .skip-link-inline, table')) continue;
+    if (el.parentElement.textContent.trim() !== el.textContent.trim()) continue;
+    if (r.height < 43.5) small.push(el.outerHTML.slice(0, 90) + ` ${r.width}x${r.height}`);
   }
   for (const el of document.querySelectorAll('input[type=radio], input[type=checkbox]')) {
     const row = el.closest('.choice') || el.parentElement;     // the label beside it is part of the target

@@ -208,3 +208,79 @@ def test_at_320_px_with_wcag_text_spacing_nothing_scrolls_sideways(browser, live
         overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, (path, overflow)
     context.close()
+
+
+def keyboard_sign_in(page, username):
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{page.base}/login")
+    ready(page)
+    page.locator("#username").focus()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_keyboard_journey_submit_return_and_approve(browser, live_server, app, api):
+    run_id = api("acc").start_run(PROTOCOL, VERSION, label="OP-TEST-202")
+    with ThreadPoolExecutor(1) as pool:  # issuing records uses asyncio; Playwright's loop runs on this thread
+        assert pool.submit(api("acc").send, run_id, *complete_answers(protocol_of(app))).result().status_code == 200
+    contexts = []
+
+    def person(username):
+        context = browser.new_context(viewport={"width": 360, "height": 740})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.base = live_server
+        keyboard_sign_in(page, username)
+        return page
+
+    def submit_by_keyboard(page, type_name):
+        page.goto(f"{page.base}/runs/{run_id}/check")
+        ready(page)
+        page.locator("#name").focus()
+        if type_name:
+            page.keyboard.type("Test Accompanier")
+        page.locator("#confirmed").focus()
+        page.keyboard.press("Space")
+        page.locator("#submit-run button[type=submit]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/runs/{run_id}")
+        ready(page)
+        assert "Submitted" in page.locator("[role=status]").first.inner_text()
+
+    try:
+        acc = person("acc")
+        submit_by_keyboard(acc, type_name=True)
+        sup = person("sup")
+        sup.goto(f"{live_server}/review/{run_id}")
+        ready(sup)
+        sup.locator("#return-run button[type=submit]").focus()
+        sup.keyboard.press("Enter")  # no comment: the summary takes focus and leads to the field
+        ready(sup)
+        assert sup.title().startswith("Error:")
+        assert sup.evaluate("() => document.activeElement.id") == "error-summary"
+        sup.locator("#error-summary a").first.focus()
+        sup.keyboard.press("Enter")
+        assert sup.evaluate("() => document.activeElement.id") == "return-comment"
+        sup.keyboard.type("Add the time the team left.")
+        sup.locator("#return-run button[type=submit]").focus()
+        sup.keyboard.press("Enter")
+        sup.wait_for_url("**/review**")
+        # After the return the name attested before is filled in: no re-typing.
+        acc.goto(f"{live_server}/runs/{run_id}/check")
+        ready(acc)
+        assert acc.input_value("#name") == "Test Accompanier"
+        submit_by_keyboard(acc, type_name=False)
+        sup.goto(f"{live_server}/review/{run_id}")
+        ready(sup)
+        sup.locator("#approve-run button[type=submit]").focus()
+        sup.keyboard.press("Enter")
+        sup.wait_for_url("**/review**")
+        assert api("sup").get(f"/api/v1/runs/{run_id}").get_json()["run"]["status"] == "approved"
+    finally:
+        for context in contexts:
+            context.close()
