@@ -93,6 +93,13 @@ def keyboard_answer(page, step_id, kind):
     page.wait_for_selector(f"li.run-step[data-step='{step_id}'][data-status=done]")
 
 
+def open_more_actions(page, item):
+    """Enter on the step's toggle, then on "Not applicable, deviation or note"."""
+    for toggle in ("details.step-actions > summary", "details.more-actions > summary"):
+        item.locator(toggle).focus()
+        page.keyboard.press("Enter")
+
+
 def assert_focus_follows(page, step_id, number, status):
     focused = page.evaluate("""() => { const el = document.activeElement;
         return [el.tagName, el.closest('li.run-step') ? el.closest('li.run-step').dataset.step : null,
@@ -116,10 +123,7 @@ def test_keyboard_journey_focus_follows_the_work_and_each_change_is_announced(pa
     number, (step_id, _kind) = next((n, s) for n, s in enumerate(steps, start=1)
                                     if page.get_attribute(f"li.run-step[data-step='{s[0]}']", "data-status") == "todo")
     item = page.locator(f"li.run-step[data-step='{step_id}']")
-    item.locator("details.step-actions > summary").focus()
-    page.keyboard.press("Enter")
-    item.locator("details.more-actions > summary").focus()
-    page.keyboard.press("Enter")
+    open_more_actions(page, item)
     item.locator("form[data-event='step.na'] textarea").focus()
     page.keyboard.type("No such situation on this operation.")
     item.get_by_role("button", name="Mark not applicable").focus()
@@ -127,10 +131,7 @@ def test_keyboard_journey_focus_follows_the_work_and_each_change_is_announced(pa
     page.wait_for_selector(f"li.run-step[data-step='{step_id}'][data-status=na]")
     assert_focus_follows(page, step_id, number, "Not applicable")
     # An empty deviation is explained at the field, which is marked invalid and described by the message.
-    item.locator("details.step-actions > summary").focus()
-    page.keyboard.press("Enter")
-    item.locator("details.more-actions > summary").focus()
-    page.keyboard.press("Enter")
+    open_more_actions(page, item)
     item.get_by_role("button", name="Record deviation").focus()
     page.keyboard.press("Enter")
     field = item.locator("form[data-event=deviation] textarea")

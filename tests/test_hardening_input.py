@@ -42,20 +42,21 @@ def live_run(api, label="OP-TEST-001"):
     return acc, acc.start_run(label=label)
 
 
-def stored_runs(app) -> int:
+def stored(app, table: str) -> int:
+    """How many rows the server stored in `table` (runs or events)."""
     db = connect(app.config["DATABASE"])
     try:
-        return db.execute("select count(*) from runs").fetchone()[0]
+        return db[table].count
     finally:
         db.conn.close()
+
+
+def stored_runs(app) -> int:
+    return stored(app, "runs")
 
 
 def stored_events(app) -> int:
-    db = connect(app.config["DATABASE"])
-    try:
-        return db.execute("select count(*) from events").fetchone()[0]
-    finally:
-        db.conn.close()
+    return stored(app, "events")
 
 
 # --- Control characters: one rule for every text field ---------------------------------------------

@@ -59,6 +59,20 @@ def off_thread(function, *args):
         return pool.submit(function, *args).result()
 
 
+def open_saved_run(page, run_id):
+    """Sign in, let the service worker take the page, and open the run (so the phone keeps a copy of it)."""
+    browser_login(page, page.base)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto(f"{page.base}/runs/{run_id}")
+    ready(page)
+
+
+def go_offline_on_the_run(page):
+    page.context.set_offline(True)
+    page.reload()  # the copy saved on the phone
+    ready(page)
+
+
 def wait_until(condition, seconds=15, page=None):
     """Poll a condition; with a page, wait through Playwright so its route handlers keep running meanwhile."""
     import time
@@ -151,13 +165,8 @@ def test_a_refused_change_heals_after_the_run_is_returned(phone, app, api):
     target = next(s for s in protocol.steps if not s.critical and s.kind == "yesno")
     run_id = acc_api.start_run(PROTOCOL, VERSION, label="OP-TEST-103")
     page = phone()
-    browser_login(page, page.base)
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(f"{page.base}/runs/{run_id}")
-    ready(page)
-    page.context.set_offline(True)
-    page.reload()
-    ready(page)
+    open_saved_run(page, run_id)
+    go_offline_on_the_run(page)
     answer(page, target.id, "yesno")  # on the phone, with no signal
     # Meanwhile the run is completed (all but that step) and submitted from another device.
     others = [e for e in _complete(protocol) if e["step"] != target.id]
@@ -283,13 +292,8 @@ def test_two_phones_answering_one_step_keep_the_answer_made_last(phone, app, api
     target = next(s for s in protocol.steps if s.kind == "yesno")
     first, second = phone(), phone()
     for page in (first, second):
-        browser_login(page, page.base)
-        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-        page.goto(f"{page.base}/runs/{run_id}")
-        ready(page)
-    first.context.set_offline(True)
-    first.reload()
-    ready(first)
+        open_saved_run(page, run_id)
+    go_offline_on_the_run(first)
     answer(first, target.id, "yesno")  # "Yes", made first, with no signal
     item = second.locator(f"li.run-step[data-step='{target.id}']")
     item.locator("details.step-actions > summary").click()
