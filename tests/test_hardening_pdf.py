@@ -31,6 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ICON = STATIC_DIR / "icons" / "icon-192.png"  # a bundled file: the one image a PDF may take from disk
 
 
+
+@pytest.fixture(autouse=True)
+def clock_mid_window(monkeypatch):
+    """Rate limits count in one-minute windows: hold the clock mid-window so that no test straddles two."""
+    from donoharm import rate_limit
+
+    monkeypatch.setattr(rate_limit, "_clock", lambda: 1_800_000_030.0)
+
 def png(width=120, height=40, mode="RGBA", text: dict | None = None) -> bytes:
     """A small PNG with a dark stroke, optionally with tEXt metadata."""
     image = Image.new(mode, (width, height), (0, 0, 0, 0) if mode == "RGBA" else 255)

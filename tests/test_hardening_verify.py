@@ -30,6 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
 
 
+
+@pytest.fixture(autouse=True)
+def clock_mid_window(monkeypatch):
+    """Rate limits count in one-minute windows: hold the clock mid-window so that no test straddles two."""
+    from donoharm import rate_limit
+
+    monkeypatch.setattr(rate_limit, "_clock", lambda: 1_800_000_030.0)
+
 def blank_pdf(pages: int = 1) -> bytes:
     writer = PdfWriter()
     for _ in range(pages):
