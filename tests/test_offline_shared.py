@@ -7,12 +7,13 @@ events the server stored.
 """
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import browser_login, csrf_from, event, login
+from tests.conftest import attestation, browser_login, complete_answers, csrf_from, event, login
 from tests.test_offline import (
     PROTOCOL,
     TIMEOUT,
@@ -73,6 +74,15 @@ def go_offline_on_the_run(page):
     ready(page)
 
 
+def offline_run_with_one_answer(page, label):
+    """Signed in, offline, a run started on the phone and its first step answered; (run id, step id)."""
+    go_offline_ready(page)
+    run_id = start_run(page, label)
+    step_id, kind = steps_of(page)[0]
+    answer(page, step_id, kind)
+    return run_id, step_id
+
+
 def wait_until(condition, seconds=15, page=None):
     """Poll a condition; with a page, wait through Playwright so its route handlers keep running meanwhile."""
     import time
@@ -102,10 +112,7 @@ def local_entries(page):
 
 def test_a_shared_phone_never_shows_sends_or_discards_another_persons_work(phone, app, users):
     page = phone()
-    go_offline_ready(page)  # acc, offline
-    run_id = start_run(page, "OP-TEST-101")
-    step_id, kind = steps_of(page)[0]
-    answer(page, step_id, kind)
+    run_id, step_id = offline_run_with_one_answer(page, "OP-TEST-101")  # acc, offline
     blank_url = page.url
     page.context.clear_cookies()  # acc's session ends without signing out
     page.context.set_offline(False)
@@ -169,8 +176,8 @@ def test_a_refused_change_heals_after_the_run_is_returned(phone, app, api):
     go_offline_on_the_run(page)
     answer(page, target.id, "yesno")  # on the phone, with no signal
     # Meanwhile the run is completed (all but that step) and submitted from another device.
-    others = [e for e in _complete(protocol) if e["step"] != target.id]
-    assert off_thread(acc_api.send, run_id, *others, _attest()).status_code == 200
+    others = [e for e in complete_answers(protocol) if e["step"] != target.id]
+    assert off_thread(acc_api.send, run_id, *others, attestation()).status_code == 200
     page.context.set_offline(False)
     page.wait_for_selector("#sync-status[data-state=error]")
     banner = unsent_text(page)
@@ -190,10 +197,7 @@ def test_a_refused_change_heals_after_the_run_is_returned(phone, app, api):
 
 def test_a_busy_answer_is_not_a_refusal(phone, app):
     page = phone()
-    go_offline_ready(page)
-    run_id = start_run(page, "OP-TEST-104")
-    step_id, kind = steps_of(page)[0]
-    answer(page, step_id, kind)
+    run_id, _step = offline_run_with_one_answer(page, "OP-TEST-104")
     busy = []
 
     def busy_once(route):
@@ -215,10 +219,7 @@ def test_a_busy_answer_is_not_a_refusal(phone, app):
 
 def test_an_answer_made_offline_can_be_cleared_offline(phone, app):
     page = phone()
-    go_offline_ready(page)
-    run_id = start_run(page, "OP-TEST-110")
-    step_id, kind = steps_of(page)[0]
-    answer(page, step_id, kind)
+    run_id, step_id = offline_run_with_one_answer(page, "OP-TEST-110")
     item = page.locator(f"li.run-step[data-step='{step_id}']")
     item.locator("details.step-actions > summary").click()
     item.locator("details.more-actions > summary").click()
@@ -269,8 +270,6 @@ def test_a_double_post_of_a_server_form_is_one_event(client, app, api):
     run_id = api("acc").start_run(PROTOCOL, VERSION, label="OP-TEST-107")
     login(client, "acc")
     html = client.get(f"/runs/{run_id}").get_data(as_text=True)
-    import re
-
     form = re.search(r'<form[^>]*data-event="note"[^>]*>(.*?)</form>', html.split('id="run-notes"')[1], re.S).group(1)
     event_id = re.search(r'name="event_id" value="([^"]+)"', form).group(1)
     data = {"csrf_token": csrf_from(client, f"/runs/{run_id}"), "event_id": event_id, "type": "note", "step": "",
@@ -347,14 +346,3 @@ def test_a_server_that_never_answers_falls_back_to_the_saved_page(phone, app, ap
     page.wait_for_selector("#sync-status[data-state=sent]")
     assert len(server_events(app, run_id)) == 1
 
-
-def _complete(protocol):
-    from tests.conftest import complete_answers
-
-    return complete_answers(protocol)
-
-
-def _attest():
-    from tests.conftest import attestation
-
-    return attestation()

@@ -6,7 +6,7 @@ as the JSON API and the offline outbox; the pages only translate between forms a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -50,7 +50,8 @@ def can_edit(run: dict, state: RunState) -> bool:
 
 
 def device_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")  # the answer made last wins: keep the order
+    """A server form's event time: the server is the device (to the millisecond: the answer made last wins)."""
+    return run_service.utc_now()
 
 
 def answer_text(step: Step, entry: dict[str, Any]) -> str:
