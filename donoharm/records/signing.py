@@ -33,6 +33,23 @@ class SigningKey:
     root_pem: bytes
     root_cert: asn1_x509.Certificate
     subject: str
+    private_key: object = None  # the signing certificate's key (cryptography), for receipts and checkpoints
+    certificate: x509.Certificate | None = None
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        """A detached signature over `data` with the signing key: RSA PKCS#1 v1.5 or ECDSA, SHA-256."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+
+        if isinstance(self.private_key, rsa.RSAPrivateKey):
+            return self.private_key.sign(data, PKCS1v15(), hashes.SHA256())
+        if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
+            return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        raise ValueError("the signing key is neither RSA nor EC")
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
 
     @property
     def root_fingerprint(self) -> str:
@@ -143,7 +160,7 @@ def load_signing_key(instance: Path, organisation: str, p12_path: str | None = N
     names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     subject = names[0].value if names else leaf.subject.rfc4514_string()
     return SigningKey(signer=_signer(leaf, key, chain), root_pem=root.public_bytes(serialization.Encoding.PEM),
-                      root_cert=_asn1_cert(root), subject=subject)
+                      root_cert=_asn1_cert(root), subject=subject, private_key=key, certificate=leaf)
 
 
 def signing_key(app: Flask | None = None) -> SigningKey:
@@ -212,3 +229,8 @@ def _stamp_subset() -> bytes:
     out = BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+def trusted_roots(key: SigningKey) -> list[x509.Certificate]:
+    """Every root certificate whose signatures this instance accepts (records, receipts, checkpoints)."""
+    return [x509.load_der_x509_certificate(key.root_cert.dump())]
