@@ -46,6 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .web import records as records_web
 
     records.init_app(app)  # signed audit records: signal, CLI, key
+    from . import audit
+
+    audit.init_app(app)  # tamper evidence: db verify, checkpoints
     app.register_blueprint(records_web.bp)
     api_verify.init_app(app)
     return app

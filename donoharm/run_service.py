@@ -10,6 +10,7 @@ from typing import Any
 from blinker import Namespace
 from sqlite_utils import Database
 
+from .db import integrity as integrity_db
 from .db import protocols as protocols_db
 from .db import review as review_db
 from .db import runs as runs_db
@@ -17,6 +18,7 @@ from .db import transaction
 from .protocols import Protocol, Registry
 from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
 from .runs.events import parse_time
+from .runs.integrity import ChainFault, ChainGuard
 from .text import text_problem
 
 signals = Namespace()
@@ -26,6 +28,8 @@ status_changed = signals.signal("run-status-changed")
 LABEL_LIMIT = 80
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 MAX_EVENTS_PER_BATCH = 500
+# One per process: remembers which rows it has verified, so a touch re-hashes only what changed.
+chain_guard = ChainGuard()
 
 
 class RunError(EventError):
@@ -67,9 +71,45 @@ def load_run(db: Database, run_id: str) -> dict[str, Any]:
 
 
 def run_state(db: Database, registry: Registry, run: dict[str, Any]) -> tuple[RunState, list[dict]]:
-    """Fold a run's stored events; return the state and the events."""
+    """Verify and fold a run's stored events; return the state and the events.
+
+    A run whose stored history no longer matches its seals is folded only up to the first bad event,
+    and its state carries the fault (pages and the API say so; appends and records are refused)."""
     events = runs_db.events_of(db, run["id"])
-    return fold(protocol_of(registry, run), run["created_by"], run["mode"], events), events
+    protocol = protocol_of(registry, run)
+    fault = chain_guard.check(run, events)
+    trusted = events if fault is None else events[:max(fault.seq - 1, 0)]
+    try:
+        state = fold(protocol, run["created_by"], run["mode"], trusted)
+    except Exception as error:  # sealed consistently but not a valid event: rewritten with the sealing function
+        state = fold(protocol, run["created_by"], run["mode"], [])
+        fault = ChainFault(_unreadable_seq(protocol, run, trusted),
+                           f"an event cannot be read as a valid event ({type(error).__name__})")
+    if fault is not None:
+        integrity_db.record_fault(db, run["id"], fault.seq, fault.problem, utc_now())
+        state.integrity_fault = fault
+    return state, events
+
+
+def _unreadable_seq(protocol: Protocol, run: dict[str, Any], events: list[dict]) -> int:
+    """The sequence number of the first event the fold cannot apply."""
+    state = RunState(protocol, run["created_by"], run["mode"])
+    for event in events:
+        try:
+            state.apply(event)
+        except Exception:
+            return event.get("seq") or 0
+    return 0
+
+
+def refuse_if_faulty(run_id: str, state: RunState) -> None:
+    """Nothing is added to, or signed for, a run whose stored history was changed outside the app."""
+    fault = state.integrity_fault
+    if fault is not None:
+        raise RunError(409, "integrity_fault",
+                       f"the stored history of this run was changed outside the app (first bad event: "
+                       f"{fault.seq}; {fault.problem}); nothing can be added or signed until an "
+                       "administrator has dealt with it", {"run": run_id, **fault.to_json()})
 
 
 def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> tuple[Protocol, str, str, str, str]:
@@ -172,6 +212,7 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
     # the write transaction below only checks that nothing was appended meanwhile.
     run = load_run(db, run_id)
     state, stored = run_state(db, registry, run)
+    refuse_if_faulty(run_id, state)
     previous_status = state.status
     known = {event["id"]: event for event in stored}
     accepted: list[dict[str, Any]] = []

@@ -106,7 +106,11 @@ def post_events(run_id: str):
 def get_run(run_id: str):
     run = readable_run(run_id)
     state, events = run_service.run_state(get_db(), get_registry(), run)
-    return jsonify(run_document(run, state, events))
+    fault = state.integrity_fault
+    # A run changed outside the app: its events are shown as stored (they are the evidence), its state only
+    # up to the first bad event, and the answer says so plainly.
+    return jsonify({**run_document(run, state, events),
+                    "integrity": {"intact": fault is None, "fault": fault.to_json() if fault else None}})
 
 
 @bp.get("/openapi.json")

@@ -237,3 +237,20 @@ def hardening_m001_rate_hits(db):
 def hardening_m002_login_failures_by_time(db):
     # Failures are kept a day and the old ones are deleted on every checked sign-in: by time, not by a scan.
     db.executescript("CREATE INDEX login_failures_by_time ON login_failures (at);")
+
+
+@migrations()
+def integrity_m001_faults(db):
+    # Runs whose stored history stopped matching its seals (issue 15): one row per run, kept until an
+    # administrator has dealt with it, so the fault stays visible after the page that found it.
+    db.executescript(
+        """
+        CREATE TABLE integrity_faults (
+            run_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            problem TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        );
+        """
+    )

@@ -37,6 +37,7 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
     if existing:
         return existing
     state, events = run_service.run_state(db, registry, run)
+    run_service.refuse_if_faulty(run_id, state)  # never sign what the database says without checking it
     protocol = run_service.protocol_of(registry, run)
     record_id = str(uuid.uuid4())
     issued_at = run_service.utc_now()

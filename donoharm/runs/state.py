@@ -36,6 +36,7 @@ class RunState:
         self.reviews: list[dict[str, Any]] = []
         self.superseded: list[dict[str, Any]] = []  # answers that arrived after a later-made one
         self.last_event_at: str | None = None
+        self.integrity_fault = None  # a runs.integrity.ChainFault when the stored history was tampered with
 
     def apply(self, event: dict[str, Any]) -> None:
         """Apply one stored, valid event."""

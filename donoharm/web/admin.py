@@ -1,11 +1,21 @@
-"""Administrators manage user accounts: add, deactivate, change roles."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+"""Administrators manage user accounts and see the signed checkpoints of the runs' history."""
+import io
+from pathlib import Path
 
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+
+from ..audit import checkpoints as audit_checkpoints
 from ..auth import hash_password, roles_required
 from ..db import get_db
 from ..db import users as users_db
 from ..forms import ROLE_NAMES, UserChangeForm, UserForm
+
+
+class CheckpointForm(FlaskForm):
+    """A button: nothing to fill in but the CSRF token."""
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,3 +61,45 @@ def change_user(user_id: int):
                 users_db.end_sign_ins_of(db, user_id)
             flash(_("Updated %(user)s.", user=user['username']), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/checkpoints")
+@roles_required("admin")
+def checkpoints():
+    """Signed checkpoints of every run's chain head, newest first, each downloadable as JSON."""
+    files = audit_checkpoints.listing(Path(current_app.instance_path))
+    newest = None
+    if files:
+        try:
+            newest = audit_checkpoints.load(files[0])
+        except audit_checkpoints.CheckpointError as error:
+            flash(str(error), "error")
+    return render_template("admin/checkpoints.html", files=files, newest=newest)
+
+
+@bp.post("/checkpoints")
+@roles_required("admin")
+def make_checkpoint():
+    """Make a checkpoint now (the maintenance timer makes one every night)."""
+    from ..audit import make_checkpoint as make
+
+    if not CheckpointForm().validate_on_submit():
+        abort(400)
+    _path, signed, left_out = make(current_app._get_current_object())
+    flash(_("Checkpoint made of %(count)d runs.", count=signed["runs"]), "success")
+    if left_out:
+        flash(ngettext("%(num)d run was left out because its history does not verify: see the home page.",
+                       "%(num)d runs were left out because their history does not verify: see the home page.",
+                       len(left_out)), "error")
+    return redirect(url_for("admin.checkpoints"))
+
+
+@bp.get("/checkpoints/<name>")
+@roles_required("admin")
+def checkpoint_file(name: str):
+    """One checkpoint as the JSON file it is kept in."""
+    files = {path.name: path for path in audit_checkpoints.listing(Path(current_app.instance_path))}
+    if name not in files:
+        abort(404)
+    return send_file(io.BytesIO(files[name].read_bytes()), mimetype="application/json", as_attachment=True,
+                     download_name=name, max_age=0)

@@ -3,6 +3,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from ..db import get_db
+from ..db import integrity as integrity_db
 from ..db import review as review_db
 from ..db import runs as runs_db
 
@@ -16,7 +17,8 @@ def index():
     runs = runs_db.runs_of(get_db(), current_user.id)
     groups = {status: [r for r in runs if r["status"] == status]
               for status in ("returned", "in_progress", "submitted", "approved")}
-    return render_template("home.html", groups=groups, **review_notices())
+    faults = integrity_db.faults(get_db(), 50) if current_user.role == "admin" else []
+    return render_template("home.html", groups=groups, integrity_faults=faults, **review_notices())
 
 
 def review_notices() -> dict:

@@ -146,6 +146,8 @@ def refusal_message(error: EventError) -> str:
         "comment_required": _("Say what needs correcting."),
         "deviations_unacknowledged": _("Acknowledge every deviation before approving."),
         "invalid_value": _("Acknowledge only deviations this run records."),
+        "integrity_fault": _("This run's stored history was changed outside the app, so it cannot be returned "
+                             "or approved until an administrator has looked into it."),
     }
     return messages.get(error.code, error.message)
 

@@ -46,7 +46,8 @@ def readable_run(run_id: str) -> dict:
 
 
 def can_edit(run: dict, state: RunState) -> bool:
-    return run["creator_id"] == current_user.id and state.status in EDITABLE
+    return (run["creator_id"] == current_user.id and state.status in EDITABLE
+            and state.integrity_fault is None)
 
 
 def device_now() -> str:
@@ -99,7 +100,8 @@ def page_context(run: dict, state: RunState, **extra: Any) -> dict[str, Any]:
         notes_by_step.setdefault(note["step"], []).append(note)
     return {"run": run, "state": state, "protocol": protocol, "missing": set(state.missing_critical()),
             "deviations_by_step": deviations_by_step, "notes_by_step": notes_by_step,
-            "editable": can_edit(run, state), "errors": {}, "typed": {}, **extra}
+            "editable": can_edit(run, state), "errors": {}, "typed": {}, "integrity_fault": state.integrity_fault,
+            **extra}
 
 
 def render_run_page(run: dict, state: RunState, status: int = 200, **extra: Any):
@@ -247,6 +249,8 @@ def friendly(error: EventError) -> str:
         "forbidden": _("Only the person who started the run can change it."),
         "incomplete": _("Some critical steps are still open."),
         "invalid_attestation": error.message,
+        "integrity_fault": _("This run's stored history was changed outside the app. Nothing can be added "
+                             "until an administrator has looked into it."),
     }
     return messages.get(error.code, error.message)
 

@@ -1,0 +1,68 @@
+"""Tamper evidence against the server's own database: `db verify` and signed checkpoints."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .. import run_service
+from ..db import db_cli, get_db
+from . import checkpoints
+from .verify import verify_instance
+
+
+def _timestamp_functions():
+    """(make a token, check a token) for the configured timestamp authority."""
+    try:
+        from ..records.timestamps import check_timestamp_token, timestamp_token
+    except ImportError:  # TODO(issue 15): records.timestamps lands with the timestamp work
+        return None, None
+    return timestamp_token, check_timestamp_token
+
+
+def make_checkpoint(app: Flask) -> tuple[Path, dict, list[str]]:
+    """Build, sign (and timestamp, when configured), and save a checkpoint now."""
+    from ..records.signing import signing_key
+
+    unsigned, left_out = checkpoints.build(get_db(), run_service.utc_now(), app.config["ORGANISATION_NAME"])
+    stamp, _check = _timestamp_functions()
+    signed = checkpoints.sign(unsigned, signing_key(app), stamp)
+    return checkpoints.save(Path(app.instance_path), signed), signed, left_out
+
+
+@click.command("verify")
+@with_appcontext
+def verify_command() -> None:
+    """Check every run's chain, every issued record and the last checkpoint; exit 1 on any problem."""
+    from ..records.signing import signing_key, trusted_roots
+
+    _stamp, check = _timestamp_functions()
+    report = verify_instance(get_db(), Path(current_app.instance_path), trusted_roots(signing_key()),
+                             run_service.utc_now(), check)
+    for problem in report.problems:
+        click.echo(problem)
+    against = f", against {report.checkpoint}" if report.checkpoint else ", no checkpoint yet"
+    summary = (f"{report.runs} run(s), {report.events} event(s), {report.records} record(s) checked{against}: "
+               f"{len(report.problems)} problem(s).")
+    click.echo(summary, err=bool(report.problems))
+    sys.exit(1 if report.problems else 0)
+
+
+@click.command("checkpoint")
+@with_appcontext
+def checkpoint_command() -> None:
+    """Sign a checkpoint of every live run's chain head now (the maintenance timer makes one nightly)."""
+    path, signed, left_out = make_checkpoint(current_app._get_current_object())
+    for run_id in left_out:
+        click.echo(f"run {run_id}: left out, its chain does not verify (see `db verify`)", err=True)
+    stamped = " with a timestamp" if signed.get("timestamp") else ""
+    click.echo(f"Checkpoint of {signed['runs']} run(s){stamped}: {signed['root']} in {path}")
+    sys.exit(1 if left_out else 0)
+
+
+def init_app(app: Flask) -> None:
+    db_cli.add_command(verify_command)
+    db_cli.add_command(checkpoint_command)
