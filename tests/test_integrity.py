@@ -238,3 +238,26 @@ def test_the_guard_rehashes_only_rows_that_changed(monkeypatch):
     events[3] = {**events[3], "note": "SYNTHETIC EDIT"}
     fault = guard.check(run, events)
     assert fault is not None and fault.seq == 4 and hashed == [4]
+
+
+def test_a_fault_is_cleared_only_once_the_run_verifies_again(app, users):
+    acc = Api(app, "acc")
+    run_id = _run_with_notes(acc, notes=2)
+    db = connect(app.config["DATABASE"])
+    original = db.execute("SELECT note FROM events WHERE run_id = ? AND seq = 1", [run_id]).fetchone()[0]
+    db.conn.close()
+    _sql(app, "UPDATE events SET note = 'SYNTHETIC TAMPERED NOTE' WHERE run_id = ? AND seq = 1", run_id)
+    acc.get(f"/runs/{run_id}")  # the page finds the fault
+    admin = Api(app, "admin")
+    runner = app.test_cli_runner()
+
+    refused = runner.invoke(args=["db", "clear-fault", run_id])
+    assert refused.exit_code != 0 and f"run {run_id} seq 1:" in refused.output
+    assert "1 run was changed outside the app" in admin.get("/").get_data(as_text=True)
+
+    _sql(app, "UPDATE events SET note = ? WHERE run_id = ? AND seq = 1", original, run_id)  # as a restore would
+    assert "1 run was changed outside the app" in admin.get("/").get_data(as_text=True)  # not repaired silently
+    cleared = runner.invoke(args=["db", "clear-fault", run_id])
+    assert cleared.exit_code == 0, cleared.output
+    assert "changed outside the app" not in admin.get("/").get_data(as_text=True)
+    assert acc.send(run_id, event("note", note="Synthetic note after the restore.")).status_code == 200

@@ -63,6 +63,28 @@ def checkpoint_command() -> None:
     sys.exit(1 if left_out else 0)
 
 
+@click.command("clear-fault")
+@with_appcontext
+@click.argument("run_id")
+def clear_fault_command(run_id: str) -> None:
+    """Take a run off the administrators' list once its history verifies again (e.g. after a restore)."""
+    from ..db import integrity as integrity_db
+    from ..db import runs as runs_db
+    from ..runs.integrity import first_fault
+
+    db = get_db()
+    run = runs_db.get_run(db, run_id)
+    if run is None:
+        raise click.ClickException(f"no run {run_id}")
+    fault = first_fault(run, runs_db.events_of(db, run_id))
+    if fault is not None:
+        raise click.ClickException(f"run {run_id} seq {fault.seq}: {fault.problem}; it stays on the list until "
+                                   "its history verifies (restore it from a backup made before the change)")
+    integrity_db.clear_fault(db, run_id)
+    click.echo(f"Run {run_id} verifies; it is no longer listed as changed outside the app.")
+
+
 def init_app(app: Flask) -> None:
     db_cli.add_command(verify_command)
     db_cli.add_command(checkpoint_command)
+    db_cli.add_command(clear_fault_command)
