@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from .. import run_service
 from ..db import db_cli, get_db
+from ..db import maintenance as maintenance_db
 from . import checkpoints
 from .verify import verify_instance
 
@@ -42,6 +43,8 @@ def verify_command() -> None:
     _stamp, check = _timestamp_functions()
     report = verify_instance(get_db(), Path(current_app.instance_path), trusted_roots(signing_key()),
                              run_service.utc_now(), check)
+    maintenance_db.record_task(get_db(), "verify", not report.problems,
+                               f"{len(report.problems)} problem(s)" if report.problems else "clean")
     for problem in report.problems:
         click.echo(problem)
     against = f", against {report.checkpoint}" if report.checkpoint else ", no checkpoint yet"
@@ -56,6 +59,7 @@ def verify_command() -> None:
 def checkpoint_command() -> None:
     """Sign a checkpoint of every live run's chain head now (the maintenance timer makes one nightly)."""
     path, signed, left_out = make_checkpoint(current_app._get_current_object())
+    maintenance_db.record_task(get_db(), "checkpoint", not left_out, f"{signed['runs']} run(s), {len(left_out)} left out")
     for run_id in left_out:
         click.echo(f"run {run_id}: left out, its chain does not verify (see `db verify`)", err=True)
     stamped = " with a timestamp" if signed.get("timestamp") else ""

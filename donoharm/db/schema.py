@@ -254,3 +254,19 @@ def integrity_m001_faults(db):
         );
         """
     )
+
+
+@migrations()
+def ops_m001_maintenance_log(db):
+    # The last outcome of each maintenance task (backup, verify, checkpoint), for /healthz and monitors.
+    db.executescript(
+        """
+        CREATE TABLE maintenance_log (
+            task TEXT PRIMARY KEY,
+            finished_at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            last_ok_at TEXT
+        );
+        """
+    )

@@ -1,0 +1,30 @@
+"""The last outcome of each maintenance task (backup, verify, checkpoint), read by the health check."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import transaction
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def record_task(db: Database, task: str, ok: bool, detail: str = "", at: str | None = None) -> None:
+    """Note a task's outcome; `last_ok_at` keeps the time of its last success."""
+    at = at or _now()
+    with transaction(db):
+        db.execute(
+            "INSERT INTO maintenance_log (task, finished_at, ok, detail, last_ok_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (task) DO UPDATE SET finished_at = excluded.finished_at, ok = excluded.ok, "
+            "detail = excluded.detail, last_ok_at = COALESCE(excluded.last_ok_at, last_ok_at)",
+            [task, at, int(ok), detail[:500], at if ok else None])
+
+
+def last_task(db: Database, task: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT task, finished_at, ok, detail, last_ok_at FROM maintenance_log WHERE task = ?",
+                     [task]).fetchone()
+    return dict(row) if row else None
