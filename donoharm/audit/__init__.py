@@ -59,7 +59,8 @@ def verify_command() -> None:
 def checkpoint_command() -> None:
     """Sign a checkpoint of every live run's chain head now (the maintenance timer makes one nightly)."""
     path, signed, left_out = make_checkpoint(current_app._get_current_object())
-    maintenance_db.record_task(get_db(), "checkpoint", not left_out, f"{signed['runs']} run(s), {len(left_out)} left out")
+    maintenance_db.record_task(get_db(), "checkpoint", not left_out,
+                               f"{signed['runs']} run(s), {len(left_out)} left out")
     for run_id in left_out:
         click.echo(f"run {run_id}: left out, its chain does not verify (see `db verify`)", err=True)
     stamped = " with a timestamp" if signed.get("timestamp") else ""

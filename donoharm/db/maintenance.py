@@ -28,3 +28,27 @@ def last_task(db: Database, task: str) -> dict[str, Any] | None:
     row = db.execute("SELECT task, finished_at, ok, detail, last_ok_at FROM maintenance_log WHERE task = ?",
                      [task]).fetchone()
     return dict(row) if row else None
+
+
+def probe_write_read(db: Database, at: str) -> bool:
+    """Write a row and read it back: False when the database cannot take a write (full disk, read-only)."""
+    with transaction(db):
+        db.execute("INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                   [at])
+    row = db.execute("SELECT at FROM health_probe WHERE id = 1").fetchone()
+    return row is not None and row[0] == at
+
+
+def records_waiting(db: Database) -> tuple[int, str | None]:
+    """Runs whose current status should have a signed record and has none yet: (count, oldest change)."""
+    row = db.execute(
+        """SELECT count(*), min(r.updated_at) FROM runs r
+           WHERE r.status IN ('submitted', 'returned', 'approved')
+             AND NOT EXISTS (SELECT 1 FROM records c
+                             WHERE c.run_id = r.id AND c.status = r.status AND c.head_hash = r.head_hash)""").fetchone()
+    return row[0], row[1]
+
+
+def instance_started_at(db: Database) -> str | None:
+    """When the first account was made: how long the instance has existed without a backup."""
+    return db.execute("SELECT min(created_at) FROM users").fetchone()[0]

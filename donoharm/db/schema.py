@@ -268,5 +268,10 @@ def ops_m001_maintenance_log(db):
             detail TEXT NOT NULL DEFAULT '',
             last_ok_at TEXT
         );
+        -- One row the health check writes and reads back: the database takes writes, not only reads.
+        CREATE TABLE health_probe (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            at TEXT NOT NULL
+        );
         """
     )

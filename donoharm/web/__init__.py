@@ -1,11 +1,25 @@
 """Server-rendered pages, one blueprint per area."""
 from flask import Flask
 
-from . import account, admin, home, oversight, practice, protocol_share, protocol_upload, protocols, pwa, review, runs
+from . import (
+    account,
+    admin,
+    health,
+    home,
+    oversight,
+    practice,
+    protocol_share,
+    protocol_upload,
+    protocols,
+    pwa,
+    review,
+    runs,
+)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(home.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(protocols.bp)
     app.register_blueprint(admin.bp)
