@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -119,12 +120,19 @@ def html_to_pdf(html: str, base_url: str | None = None, stylesheets: list | None
     (e.g. `pdf_variant="pdf/a-3b"`, `attachments=[...]`). Whatever the HTML or CSS names, only files
     under static/ (and drawn signatures re-encoded here) are ever read: see `safe_fetcher`.
     """
-    weasyprint, fonts, base_css = _base()
-    fetcher = safe_fetcher()
-    document = weasyprint.HTML(string=html, base_url=base_url or str(ROOT) + "/", url_fetcher=fetcher)
-    css = [base_css] + [weasyprint.CSS(string=s, font_config=fonts, url_fetcher=fetcher)
-                        for s in (stylesheets or [])]
-    with warnings.catch_warnings():
-        # WeasyPrint leaves its sRGB profile file open for PDF/A output; the handle dies with the document here.
-        warnings.simplefilter("ignore", ResourceWarning)
-        return document.write_pdf(stylesheets=css, font_config=fonts, **options)
+    with _RENDER_LOCK:  # one rendering at a time per process: see _RENDER_LOCK
+        weasyprint, fonts, base_css = _base()
+        fetcher = safe_fetcher()
+        document = weasyprint.HTML(string=html, base_url=base_url or str(ROOT) + "/", url_fetcher=fetcher)
+        css = [base_css] + [weasyprint.CSS(string=s, font_config=fonts, url_fetcher=fetcher)
+                            for s in (stylesheets or [])]
+        with warnings.catch_warnings():
+            # WeasyPrint leaves its sRGB profile file open for PDF/A output; the handle dies with the document.
+            warnings.simplefilter("ignore", ResourceWarning)
+            return document.write_pdf(stylesheets=css, font_config=fonts, **options)
+
+
+# WeasyPrint, Pango and the font configuration shared between renders are not documented as thread-safe, and
+# a gthread worker rendering several records at once logged glibc heap corruption ("corrupted double-linked
+# list"). Rendering is CPU-bound anyway, so serialising it per process costs no throughput.
+_RENDER_LOCK = threading.Lock()
