@@ -8,7 +8,7 @@ import secrets
 import sys
 import time
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache, wraps
 from urllib.parse import unquote, urlsplit
 
@@ -343,11 +343,32 @@ def announce_setup(app: Flask) -> None:
         return
     if not _serving():
         return
-    path = new_setup_link(app.config["DATABASE"])
+    path = announced_setup_link(app.config["DATABASE"])
     if path:
-        port = os.environ.get("PORT", "5000")
-        print(f"\n  No administrator yet. Create one at: http://127.0.0.1:{port}{path}\n",
-              file=sys.stderr, flush=True)
+        print(f"\n  No administrator yet. Create one at: {public_base(app)}{path}\n", file=sys.stderr, flush=True)
+
+
+def public_base(app: Flask) -> str:
+    """Where people reach the app: DONOHARM_BASE_URL, else this machine's loopback address and port."""
+    return app.config.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+
+
+SETUP_ANNOUNCE_MINUTES = 10
+
+
+def announced_setup_link(database: str) -> str | None:
+    """A new setup link to print at start, or None: an administrator exists, or another worker of this server
+    printed one minutes ago (every gunicorn worker starts the app; one link is printed, not one each)."""
+    db = connect(database)
+    try:
+        if users_db.count_active_admins(db):
+            return None
+        token = secrets.token_urlsafe(24)
+        since = (datetime.now(UTC) - timedelta(minutes=SETUP_ANNOUNCE_MINUTES)).isoformat(timespec="seconds")
+        stored = users_db.add_setup_token_unless_recent(db, _token_hash(token), since)
+        return f"/setup?token={token}" if stored else None
+    finally:
+        db.conn.close()
 
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -379,7 +400,7 @@ def setup_link_command() -> None:
     path = new_setup_link(current_app.config["DATABASE"])
     if path is None:
         raise click.ClickException("an administrator exists already; sign in as them to add users")
-    click.echo(f"Open {path} on this server, e.g. http://127.0.0.1:{os.environ.get('PORT', '5000')}{path}")
+    click.echo(f"Open {public_base(current_app)}{path}")
 
 
 def init_app(app: Flask) -> None:

@@ -60,7 +60,7 @@ def production(tmp_path):
     app_port, https_port, http_port = free_port(), free_port(), free_port()
     env = {**os.environ, "DONOHARM_INSTANCE": str(tmp_path / "instance"), "DONOHARM_HTTPS": "1",
            "DONOHARM_PROXY": "1", "DONOHARM_SECRET_KEY": SECRET_KEY, "DONOHARM_BIND": f"127.0.0.1:{app_port}",
-           "DONOHARM_WORKERS": "2"}
+           "DONOHARM_WORKERS": "2", "DONOHARM_BASE_URL": f"https://127.0.0.1:{https_port}"}
     app_log = tmp_path / "gunicorn.log"
     caddy_log = tmp_path / "caddy.log"
     # Test-only global options: a local CA instead of Let's Encrypt, free ports, no admin API.
@@ -130,9 +130,10 @@ def test_https_on_loopback_with_hsts_secure_cookie_and_no_secrets_in_logs(produc
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
 
     # The first administrator, through the one-time link gunicorn printed on its console.
-    announced = re.search(r"/setup\?token=([\w-]+)", app_log.read_text())
-    assert announced, app_log.read_text()
-    token = announced.group(1)
+    announced = re.findall(r"No administrator yet\. Create one at: (\S+)/setup\?token=([\w-]+)", app_log.read_text())
+    assert len(announced) == 1, app_log.read_text()  # one link for the server, not one per worker
+    assert announced[0][0] == base  # at the configured base URL, not the worker's own port
+    token = announced[0][1]
     status, headers, body = _open(opener, _form(opener, f"{base}/setup?token={token}", {
         "token": token, "username": "chief", "password": PASSWORD, "confirm": PASSWORD}))
     assert status == 302, body[:500]

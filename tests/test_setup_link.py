@@ -4,8 +4,9 @@
 def test_setup_link_command_gives_a_working_link_until_an_admin_exists(app, runner):
     result = runner.invoke(args=["users", "setup-link"])
     assert result.exit_code == 0, result.output
-    path = result.output.split()[1]
-    assert path.startswith("/setup?token=")
+    url = result.output.split()[1]
+    assert url.startswith("http://127.0.0.1:5000/setup?token=")
+    path = url.removeprefix("http://127.0.0.1:5000")
     assert app.test_client().get(path).status_code == 200
     runner.invoke(args=["users", "create", "boss", "--role", "admin", "--password-stdin"],
                   input="field lantern basement 7\n")
@@ -21,3 +22,23 @@ def test_the_setup_link_is_printed_by_flask_run_and_gunicorn_only():
     assert _serving(["/x/.venv/bin/gunicorn", "app:app"])
     assert not _serving(["/x/.venv/bin/flask", "--app", "app", "runs", "purge-practice"])
     assert not _serving(["/x/.venv/bin/flask", "--app", "app", "users", "create", "run"])
+
+
+def test_the_setup_link_uses_the_configured_base_url(app, runner):
+    app.config["BASE_URL"] = "https://records.example.org"
+    result = runner.invoke(args=["users", "setup-link"])
+    assert result.output.split()[1].startswith("https://records.example.org/setup?token=")
+
+
+def test_workers_starting_together_announce_one_link(app):
+    from donoharm.auth import announced_setup_link
+    from donoharm.db import connect
+
+    database = app.config["DATABASE"]
+    db = connect(database)
+    db.execute("DELETE FROM setup_tokens")  # the test app made one at start; as if no worker had yet
+    db.conn.close()
+    first = announced_setup_link(database)
+    assert first and first.startswith("/setup?token=")
+    assert announced_setup_link(database) is None  # the second worker prints nothing
+    assert app.test_client().get(first).status_code == 200

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from . import transaction
+
 ROLES = ("accompanier", "supervisor", "trainer", "admin")
 
 
@@ -80,6 +82,16 @@ def clear_login_failures(db: Database, username: str, before: float, address: st
 
 def add_setup_token(db: Database, token_hash: str) -> None:
     db.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [token_hash, now()])
+
+
+def add_setup_token_unless_recent(db: Database, token_hash: str, since: str) -> bool:
+    """Store a token unless an unused one was made after `since` (another worker announced it); True if stored."""
+    with transaction(db):
+        recent = db.execute("SELECT 1 FROM setup_tokens WHERE used_at IS NULL AND created_at > ?", [since]).fetchone()
+        if recent:
+            return False
+        add_setup_token(db, token_hash)
+    return True
 
 
 def use_setup_token(db: Database, token_hash: str) -> bool:
