@@ -183,8 +183,10 @@ def returned_runs_of(db: Database, creator_id: int) -> list[dict[str, Any]]:
 
 def accompanier_names(db: Database) -> list[str]:
     """Usernames of everyone who has started a live run, for the queue filter."""
-    rows = db.execute("SELECT DISTINCT u.username FROM users u JOIN runs r ON r.created_by = u.id "
-                      "WHERE r.mode = 'live' ORDER BY u.username")
+    # EXISTS per user (on the runs_by_creator index) stops at each user's first live run; a DISTINCT over
+    # the join read every run: 128 ms of /review's 134 ms at 100,000 runs.
+    rows = db.execute("SELECT u.username FROM users u WHERE EXISTS (SELECT 1 FROM runs r "
+                      "WHERE r.created_by = u.id AND r.mode = 'live') ORDER BY u.username")
     return [r[0] for r in rows]
 
 
