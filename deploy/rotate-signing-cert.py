@@ -3,6 +3,8 @@
 Usage (server stopped, as the service user): .venv/bin/python deploy/rotate-signing-cert.py /var/lib/donoharm
 The old signing.key/signing.pem are kept beside the new ones as signing-<UTC time>.key/.pem.
 Only for the generated keys; with DONOHARM_SIGNING_P12, ask your CA for a new certificate from the same root.
+To replace the root itself (older records keep verifying), use `flask --app app records rotate-root` instead.
+A running app picks up the new certificate at its next signature; restarting it does so at once.
 """
 from __future__ import annotations
 

@@ -59,6 +59,13 @@ def load_config(instance: Path) -> dict:
         "ORGANISATION_NAME": os.environ.get("DONOHARM_ORGANISATION", "Do No Harm (unconfigured organisation)"),
         "SIGNING_P12": os.environ.get("DONOHARM_SIGNING_P12"),
         "SIGNING_P12_PASSWORD": os.environ.get("DONOHARM_SIGNING_P12_PASSWORD"),
+        # With an organisation's PKCS#12 from a CA that publishes revocation information (CRL/OCSP), fetch it
+        # when signing and embed it in the record (PAdES B-LT). Off by default: the generated root has none.
+        "SIGNING_FETCH_REVOCATION": os.environ.get("DONOHARM_SIGNING_FETCH_REVOCATION") == "1",
+        # RFC 3161 timestamps on record signatures and checkpoints (records/timestamps.py): the authority's
+        # address, the root certificate(s) to trust it by (PEM), and how long to wait for an answer.
+        **tsa_settings(os.environ.get("DONOHARM_TSA_URL"), os.environ.get("DONOHARM_TSA_ROOT"),
+                       os.environ.get("DONOHARM_TSA_TIMEOUT")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -77,6 +84,10 @@ def load_config(instance: Path) -> dict:
         "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
         "OVERSIGHT_MIN_COUNT": min_count(os.environ.get("DONOHARM_OVERSIGHT_MIN_COUNT")),
         "PRACTICE_RETENTION_DAYS": retention_days(os.environ.get("DONOHARM_PRACTICE_RETENTION_DAYS")),
+        # Full backups (backup/full.py): the folder `db backup --full` writes into when given no DEST, and how
+        # many of its archives `--into` keeps (0: all); the value is checked when a backup runs.
+        "BACKUP_DIR": os.environ.get("DONOHARM_BACKUP_DIR") or None,
+        "BACKUP_KEEP": os.environ.get("DONOHARM_BACKUP_KEEP", "14"),
         # Limits on costly anonymous work (rate_limit.py), per client and minute; 0 switches one off.
         "VERIFY_RATE_LIMIT": per_minute("DONOHARM_VERIFY_PER_MINUTE", 20),
         "PDF_RATE_LIMIT": per_minute("DONOHARM_PDF_PER_MINUTE", 10),  # handout/what-changed PDFs not cached yet
@@ -87,6 +98,34 @@ def load_config(instance: Path) -> dict:
 
 
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
+
+
+def tsa_settings(url: str | None, root: str | None, timeout: str | None) -> dict:
+    """DONOHARM_TSA_URL, DONOHARM_TSA_ROOT (a PEM file) and DONOHARM_TSA_TIMEOUT (seconds, default 10)."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip() or None
+    root = (root or "").strip() or None
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"DONOHARM_TSA_URL must be an http(s) address of an RFC 3161 authority (got {url!r})")
+        if root is None:
+            raise ValueError("DONOHARM_TSA_ROOT must name the timestamp authority's root certificate (a PEM file) "
+                             "when DONOHARM_TSA_URL is set: timestamps are trusted only from an authority you name")
+    if root is not None:
+        if not Path(root).is_file():
+            raise ValueError(f"DONOHARM_TSA_ROOT names no file: {root}")
+        from cryptography import x509
+
+        try:
+            x509.load_pem_x509_certificates(Path(root).read_bytes())
+        except ValueError:
+            raise ValueError(f"DONOHARM_TSA_ROOT must be a PEM file of certificates: {root}") from None
+    value = (timeout or "").strip() or "10"
+    if not value.isdigit() or not 1 <= int(value) <= 120:
+        raise ValueError(f"DONOHARM_TSA_TIMEOUT must be a whole number of seconds from 1 to 120 (got {timeout!r})")
+    return {"TSA_URL": url, "TSA_ROOT": root, "TSA_TIMEOUT": int(value)}
 
 
 def per_minute(name: str, default: int) -> int:

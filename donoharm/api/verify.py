@@ -30,6 +30,13 @@ VERDICT_SCHEMA = {
         "unmodified_since_signing": {"type": "boolean"},
         "signatures": {"type": "integer"},
         "latest": {"type": ["boolean", "null"], "description": "false when the run has a newer record"},
+        "root_fingerprint": {"type": ["string", "null"], "description": "SHA-256 fingerprint (AA:BB:…) of the "
+                             "organisation root certificate the signature chains to"},
+        "root_current": {"type": ["boolean", "null"], "description": "false when that root was since replaced "
+                         "(records signed under an earlier root stay valid)"},
+        "timestamped_at": {"type": ["string", "null"], "format": "date-time", "description": "the time a "
+                           "trusted RFC 3161 timestamp authority vouches the signature existed; null without one"},
+        "timestamp_authority": {"type": ["string", "null"], "description": "the name of that authority"},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
 }

@@ -17,6 +17,7 @@ from ..db import transaction
 from ..protocols import Registry
 from .render import page_size, record_html, record_pdf, signature_image_of, stamp_box
 from .signing import sign_pdf, signing_key
+from .timestamps import TimestampError
 
 log = logging.getLogger(__name__)
 ISSUING_STATUSES = ("submitted", "returned", "approved")
@@ -83,5 +84,7 @@ def on_status_changed(run_id: str, status: str, reason: str) -> None:
 
     try:
         issue_record(get_db(), get_registry(), run_id, reason)
+    except TimestampError as error:  # never issued without the timestamp the organisation asked for
+        log.warning("the record of run %s was not issued: %s; it will be issued when next requested", run_id, error)
     except Exception:  # the events are committed; /record.pdf issues the record when asked
         log.exception("issuing the record of run %s failed; it will be issued when next requested", run_id)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -14,11 +15,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from ..config import write_private
 from ..pdf import FONTS_DIR
 from .blocking import outside_event_loop
+from .roots import Root, load_roots
 
 ROOT_KEY, ROOT_CERT = "signing-root.key", "signing-root.pem"
 SIGN_KEY, SIGN_CERT = "signing.key", "signing.pem"
@@ -35,6 +37,8 @@ class SigningKey:
     subject: str
     private_key: object = None  # the signing certificate's key (cryptography), for receipts and checkpoints
     certificate: x509.Certificate | None = None
+    chain: list[x509.Certificate] = field(default_factory=list)  # the signing certificate's issuers
+    roots: list[Root] = field(default_factory=list)  # every root ever trusted here, the current one first
 
     def sign_bytes(self, data: bytes) -> bytes:
         """A detached signature over `data` with the signing key: RSA PKCS#1 v1.5 or ECDSA, SHA-256."""
@@ -160,40 +164,119 @@ def load_signing_key(instance: Path, organisation: str, p12_path: str | None = N
     names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     subject = names[0].value if names else leaf.subject.rfc4514_string()
     return SigningKey(signer=_signer(leaf, key, chain), root_pem=root.public_bytes(serialization.Encoding.PEM),
-                      root_cert=_asn1_cert(root), subject=subject, private_key=key, certificate=leaf)
+                      root_cert=_asn1_cert(root), subject=subject, private_key=key, certificate=leaf, chain=chain,
+                      roots=load_roots(instance, root))
 
 
 def signing_key(app: Flask | None = None) -> SigningKey:
-    """The app's signing key, loaded once and cached in app.extensions."""
+    """The app's signing key, loaded once and cached in app.extensions (reloaded when the keys were rotated)."""
     app = app or current_app._get_current_object()
     cached = app.extensions.get("donoharm_signing")
-    if cached is None:
-        cached = load_signing_key(Path(app.instance_path), app.config["ORGANISATION_NAME"],
-                                  app.config.get("SIGNING_P12"), app.config.get("SIGNING_P12_PASSWORD"))
+    version = _keys_version(app)
+    if cached is None or cached[0] != version:
+        key = load_signing_key(Path(app.instance_path), app.config["ORGANISATION_NAME"],
+                               app.config.get("SIGNING_P12"), app.config.get("SIGNING_P12_PASSWORD"))
+        cached = (_keys_version(app), key)  # after loading: the first load may have generated the files
         app.extensions["donoharm_signing"] = cached
-    return cached
+    return cached[1]
 
 
-def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, int, int]) -> bytes:
-    """Sign PDF bytes (PAdES, SHA-256) with a visible stamp on the first page, in an embedded font."""
+def _keys_version(app: Flask) -> tuple:
+    """What changes when the keys are rotated while workers run (rotate-root, rotate-signing-cert, a new P12):
+    every worker then picks up the new certificate and the full list of roots at its next use."""
+    instance = Path(app.instance_path)
+    paths = [Path(app.config["SIGNING_P12"])] if app.config.get("SIGNING_P12") else [instance / SIGN_CERT]
+    paths.append(instance / "roots")
+    version = [app.config.get("SIGNING_P12")]
+    for path in paths:
+        try:
+            stat = path.stat()
+            version.append((stat.st_mtime_ns, stat.st_ino, stat.st_size))
+        except FileNotFoundError:
+            version.append(None)
+    return tuple(version)
+
+
+CONFIGURED = object()  # sign_pdf's default: the app's timestamp authority, if one is configured
+
+
+def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, int, int],
+             timestamper=CONFIGURED) -> bytes:
+    """Sign PDF bytes (PAdES B-LT, SHA-256, B-T when timestamped) with a visible stamp in an embedded font.
+
+    The certificate chain (and, where the CA publishes it and fetching is allowed, revocation information) goes
+    into the document security store in the signature's own revision, so the record verifies offline and the
+    signature still covers the entire file. With a timestamp authority configured the signature carries its
+    RFC 3161 timestamp; when the authority fails, TimestampError is raised and nothing is signed."""
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
     from pyhanko.stamp import TextStampStyle
+    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
+    PathError = PathBuildingError | PathValidationError  # noqa: N806 (a local alias of two classes)
+
+    from . import timestamps
+
+    app = current_app._get_current_object() if has_app_context() else None
+    if timestamper is CONFIGURED:
+        timestamper = timestamps.timestamper(app)
     style = TextStampStyle(stamp_text=stamp_text, border_width=1,
                            text_box_style=TextBoxStyle(font=_font_factory(GlyphAccumulatorFactory), font_size=7))
-    meta = signers.PdfSignatureMetadata(field_name="Signature", md_algorithm="sha256",
-                                        subfilter=SigSeedSubFilter.PADES, reason="Audit record",
-                                        location=current_app.config["ORGANISATION_NAME"] if current_app else None)
+    meta = signers.PdfSignatureMetadata(
+        field_name="Signature", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES, reason="Audit record",
+        location=app.config["ORGANISATION_NAME"] if app else None,
+        embed_validation_info=True, validation_context=_signing_context(key, app, timestamper is not None),
+        # Validation data in the signature's revision (no VRI, which needs a revision after it): one revision.
+        dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
+                                        include_vri=False),
+        signer_key_usage=set())  # an organisation's CA may set digitalSignature or nonRepudiation: accept either
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    pdf_signer = signers.PdfSigner(meta, key.signer, stamp_style=style,
+    pdf_signer = signers.PdfSigner(meta, key.signer, timestamper=timestamper, stamp_style=style,
                                    new_field_spec=fields.SigFieldSpec("Signature", on_page=0, box=box))
     out = BytesIO()
-    outside_event_loop(pdf_signer.sign_pdf, writer, output=out)
+    try:
+        outside_event_loop(pdf_signer.sign_pdf, writer, output=out)
+    except SigningError as error:
+        cause = error.__cause__
+        if isinstance(cause, PathError):  # checked before signing: expired, or not issued by the root
+            raise SigningError(f"the signing certificate “{key.subject}” cannot sign now: {cause}. Issue a new "
+                               "one (deploy/rotate-signing-cert.py) or configure a current PKCS#12") from error
+        raise
+    except timestamps.failures() as error:
+        if timestamper is None:
+            raise
+        raise timestamps.authority_error(error, getattr(timestamper, "url", "(test)")) from error
     return out.getvalue()
+
+
+class _QuietEmbedding(logging.Filter):
+    """pyHanko warns on every signature that revocation info is embedded without fetching: that is our choice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_QuietEmbedding())
+
+
+def _signing_context(key: SigningKey, app: Flask | None, timestamped: bool):
+    """What the signer validates its chain (and the authority's) against before signing; it fills the DSS.
+
+    Fetching revocation information is off unless DONOHARM_SIGNING_FETCH_REVOCATION=1 (only an organisation's
+    certificate from a CA that publishes CRLs or OCSP has any); the generated root has none to fetch."""
+    from pyhanko_certvalidator import ValidationContext
+
+    from .timestamps import tsa_roots
+
+    fetch = bool(app and app.config.get("SIGNING_FETCH_REVOCATION"))
+    roots = [key.root_cert, *(tsa_roots(app) if timestamped else [])]
+    return ValidationContext(trust_roots=roots, other_certs=[_asn1_cert(c) for c in key.chain],
+                             allow_fetching=fetch, revocation_mode="soft-fail")
 
 
 _FONT: dict = {}
@@ -232,5 +315,10 @@ def _stamp_subset() -> bytes:
 
 
 def trusted_roots(key: SigningKey) -> list[x509.Certificate]:
-    """Every root certificate whose signatures this instance accepts (records, receipts, checkpoints)."""
+    """Every root certificate whose signatures this instance accepts (records, receipts, checkpoints).
+
+    The current root first, then every root it replaced (records/roots.py): rotating the root never makes an
+    older record, receipt or checkpoint unverifiable."""
+    if key.roots:
+        return [root.certificate for root in key.roots]
     return [x509.load_der_x509_certificate(key.root_cert.dump())]

@@ -1,12 +1,14 @@
 """Verify a signed record: signatures intact and ours, nothing added after signing, issued by this server."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import warnings
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from itertools import islice
 from typing import Any
@@ -25,6 +27,7 @@ MAX_SIGNATURES = 10
 MAX_REVISIONS = 2 * MAX_SIGNATURES + 2  # each signature is an incremental update; allow some more
 MAX_PAGES = 2000
 MAX_OBJECTS = 100_000  # the cross-reference table's /Size
+MAX_DSS_ITEMS = 200  # certificates, CRLs and OCSP responses in the document security store
 MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024  # audit-record.json, decompressed
 MAX_STREAM_BYTES = 32 * 1024 * 1024  # any one stream, decompressed
 MAX_DECODED_BYTES = 96 * 1024 * 1024  # all streams of one file together, decompressed
@@ -50,6 +53,10 @@ class Verdict:
     head_hash: str | None = None
     signatures: int = 0
     latest: bool | None = None  # is this the run's newest record? (None when it matches none)
+    root_fingerprint: str | None = None  # SHA-256 of the organisation root the signing certificate chains to
+    root_current: bool | None = None  # False: a root that was replaced (flask records rotate-root)
+    timestamped_at: str | None = None  # the time a trusted RFC 3161 authority vouches for (None: no timestamp)
+    timestamp_authority: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -61,6 +68,8 @@ class Verdict:
                 "record_id": self.record_id, "head_hash": self.head_hash, "matches_record": self.matches_record,
                 "signatures_intact": self.intact, "signed_by_organisation": self.trusted,
                 "unmodified_since_signing": self.unmodified, "signatures": self.signatures, "latest": self.latest,
+                "root_fingerprint": self.root_fingerprint, "root_current": self.root_current,
+                "timestamped_at": self.timestamped_at, "timestamp_authority": self.timestamp_authority,
                 "problems": self.problems}
 
 
@@ -112,8 +121,10 @@ def bounded_stream_data(stream, limit: int) -> bytes:
     return data
 
 
-def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verdict:
-    """Check a PDF against this organisation's root certificate and, with `db`, the records issued."""
+def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None, tsa_roots: list | None = None) -> Verdict:
+    """Check a PDF against every root this organisation had and, with `db`, the records issued.
+
+    `tsa_roots` (asn1crypto certificates) are the timestamp authorities trusted; by default DONOHARM_TSA_ROOT's."""
     verdict = Verdict()
     if len(data) > MAX_BYTES:
         verdict.problems.append(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
@@ -131,7 +142,11 @@ def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None) -> Verd
         for q in quiet:
             q.setLevel(logging.CRITICAL)
         try:
-            _check(data, key, verdict)
+            if tsa_roots is None:
+                from .timestamps import tsa_roots as configured_tsa_roots
+
+                tsa_roots = configured_tsa_roots()
+            _check(data, key, verdict, tsa_roots)
         except TooCostly as error:
             verdict.intact = verdict.trusted = verdict.unmodified = False
             verdict.problems.append(f"the file is not a record this server could have issued: {error}")
@@ -180,10 +195,9 @@ def check_size(reader) -> None:
         raise TooCostly(f"it has more than {MAX_PAGES:,} pages")
 
 
-def _check(data: bytes, key: SigningKey, verdict: Verdict) -> None:
+def _check(data: bytes, key: SigningKey, verdict: Verdict, tsa_roots: list) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
     reader = PdfFileReader(BytesIO(data), strict=False, decode_limits=decode_limits())
     check_size(reader)
@@ -192,19 +206,44 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict) -> None:
     if not signatures:
         verdict.problems.append("the file has no digital signature")
         return
+    roots = {root.asn1.sha256: root for root in key.roots} or {key.root_cert.sha256: None}
+    anchors = [root.asn1 for root in key.roots] or [key.root_cert]
+    revocation = _embedded_revocation(reader)
     intact = trusted = unmodified = accepted = True
     for signature in signatures:
-        context = ValidationContext(trust_roots=[key.root_cert], allow_fetching=False)
-        status = outside_event_loop(validate_pdf_signature, signature, context)
+        stamp = _timestamp(signature, tsa_roots, anchors, revocation)
+        if stamp["present"] and not stamp["intact"]:
+            verdict.problems.append("the signature's timestamp does not match the signature: it was changed")
+        proven = stamp["time"] if stamp["trusted"] else None
+        claimed = signature.self_reported_timestamp
+        signer_context = _context(anchors, _moment(proven, claimed), revocation)
+        status = outside_event_loop(validate_pdf_signature, signature, signer_context, stamp["context"])
         intact &= bool(status.intact and status.valid)
         trusted &= bool(status.trusted)
         # Anything appended after the signature (an annotation, a new attachment, a changed page) leaves the
         # signature covering one revision only, not the entire file; the digest alone would not show it.
         unmodified &= status.coverage.name == "ENTIRE_FILE"
+        if stamp["present"] and stamp["intact"] and not stamp["trusted"]:
+            # A sound timestamp from an authority not trusted here (none configured, or a former one left out of
+            # DONOHARM_TSA_ROOT) proves no time, but must not make a genuine record invalid: judge without it.
+            status = dataclasses.replace(status, timestamp_validity=None)
         accepted &= bool(status.bottom_line)  # pyHanko's overall judgement, incl. modification analysis
         subject = status.signing_cert.subject
         verdict.signer = subject.native.get("common_name") or subject.human_friendly
         verdict.signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
+        verdict.timestamped_at = proven.astimezone(UTC).isoformat() if proven else None
+        verdict.timestamp_authority = stamp["authority"] if proven else None
+        verdict.root_fingerprint = verdict.root_current = None
+        if status.trusted and status.validation_path is not None:
+            anchor = status.validation_path.trust_anchor.authority.certificate
+            root = roots.get(anchor.sha256)
+            verdict.root_fingerprint = _colons(anchor.sha256.hex().upper())
+            verdict.root_current = root.current if root is not None else True
+            made = proven or claimed
+            if root is not None and root.retired_at is not None and made is not None and \
+                    made > root.retired_at + TOLERANCE:
+                verdict.problems.append(f"the signature chains to a root certificate this organisation retired on "
+                                        f"{root.retired_at:%Y-%m-%d}, but it was made later ({made:%Y-%m-%d})")
     verdict.intact, verdict.trusted, verdict.unmodified = intact, trusted, unmodified
     if not intact:
         verdict.problems.append("a signature does not match the file: it was changed after signing")
@@ -224,6 +263,93 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict) -> None:
         return
     run = document.get("run") or {}
     verdict.run_id, verdict.head_hash = run.get("id"), run.get("head_hash")
+
+
+TOLERANCE = timedelta(minutes=5)  # clocks of the signing server and of the timestamp authority differ a little
+
+
+def _colons(hex_digest: str) -> str:
+    return ":".join(hex_digest[i:i + 2] for i in range(0, len(hex_digest), 2))
+
+
+def _moment(proven: datetime | None, claimed: datetime | None) -> datetime:
+    """The time at which the signing certificate must have been valid.
+
+    With a trusted timestamp, its time: an authority vouches that the signature existed then (PAdES B-T), so
+    a certificate that expired or was replaced since does not matter. Without one, the time the signature
+    says it was made, never later than now: the certificate can only chain to a root this organisation
+    holds (the only trust anchors given), and records are signed with the certificate current at signing, so
+    a record must not turn invalid the day its certificate expires or is replaced. The claim is the signer's
+    own, so it proves nothing about the time by itself; a forged claim still needs a key under one of our
+    roots, and a valid verdict also needs the exact file in this server's records."""
+    now = datetime.now(UTC)
+    if proven is not None:
+        return proven
+    if claimed is None or claimed > now:
+        return now
+    return claimed
+
+
+def _context(anchors: list, moment: datetime, revocation: dict):
+    from pyhanko_certvalidator import ValidationContext
+
+    return ValidationContext(trust_roots=anchors, moment=moment, allow_fetching=False, crls=revocation["crls"],
+                             ocsps=revocation["ocsps"], other_certs=revocation["certs"])
+
+
+def _embedded_revocation(reader) -> dict:
+    """The certificates, CRLs and OCSP responses in the document security store (PAdES B-LT), if any."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    found = {"certs": [], "crls": [], "ocsps": []}
+    try:
+        dss = reader.root["/DSS"]
+    except KeyError:
+        return found
+    items = sum(len(dss[name]) for name in ("/Certs", "/CRLs", "/OCSPs") if name in dss)
+    if items > MAX_DSS_ITEMS:  # a record's holds its chain and a few revocation answers
+        raise TooCostly(f"its document security store holds more than {MAX_DSS_ITEMS} items")
+    store = DocumentSecurityStore.read_dss(reader)
+    found["certs"] = list(store.load_certs())
+    found["crls"] = [ref.get_object().data for ref in store.crls]
+    found["ocsps"] = [ref.get_object().data for ref in store.ocsps]
+    return found
+
+
+def _timestamp(signature, tsa_roots: list, anchors: list, revocation: dict) -> dict:
+    """The signature's RFC 3161 timestamp: present, intact, trusted, its time and authority, and the context
+    to validate it in: the authority's certificate as at the timestamp's own time, so that a timestamp outlives
+    the authority's certificate (the authority's key is trusted not to have been used to forge earlier times).
+    With no authority configured the token is checked against our own roots: intact or not, never trusted."""
+    import asyncio
+
+    from pyhanko.sign.validation.generic_cms import (
+        extract_tst_data_iter,
+        message_imprint_checker,
+        validate_tst_signed_data,
+    )
+    from pyhanko.sign.validation.status import TimestampSignatureStatus
+
+    answer = {"present": False, "intact": True, "trusted": False, "time": None, "authority": None, "context": None}
+    token = next(iter(extract_tst_data_iter(signature.signer_info, signed=False)), None)
+    if token is None:
+        return answer
+    answer["present"] = True
+    try:
+        when = token["encap_content_info"]["content"].parsed["gen_time"].native
+    except (KeyError, AttributeError, TypeError, ValueError):
+        answer["intact"] = False
+        return answer
+    answer["context"] = context = _context(list(tsa_roots) or anchors, when, revocation)
+    status = TimestampSignatureStatus(**outside_event_loop(lambda: asyncio.run(
+        validate_tst_signed_data(token, context, message_imprint_checker(signature.signer_info)))))
+    answer["intact"] = bool(status.intact and status.valid)
+    answer["trusted"] = bool(tsa_roots) and answer["intact"] and bool(status.trusted)
+    answer["time"] = status.timestamp
+    if status.validation_path is not None:
+        name = status.validation_path.leaf.subject
+        answer["authority"] = name.native.get("common_name") or name.human_friendly
+    return answer
 
 
 def _match(db: Database, data: bytes, verdict: Verdict) -> None:

@@ -15,6 +15,7 @@ from ..db import records as records_db
 from ..library import get_registry
 from ..records import current_record, signing_key, verify_pdf
 from ..records.issuing import record_path
+from ..records.timestamps import TimestampError
 from ..records.verify import MAX_BYTES
 from ..run_service import RunError
 from ..text import safe_filename
@@ -47,6 +48,12 @@ def latest(run_id: str):
         record = current_record(get_db(), get_registry(), run)
     except RunError:
         abort(409)
+    except TimestampError as error:  # DONOHARM_TSA_URL is set: a record is never issued without its timestamp
+        current_app.logger.warning("record of run %s not issued: %s", run_id, error)
+        return render_template("error.html", code=503, title=_("The record is not ready yet"), advice=_(
+            "The record is issued with a timestamp from an outside authority, which did not answer. Nothing "
+            "is lost: the record is issued as soon as the authority answers. Try again in a few minutes.")), \
+            503, {"Retry-After": "60"}
     if record is None:
         abort(404, _("No record yet: a record is issued when the run is submitted."))
     return _send(record, run)
@@ -69,31 +76,42 @@ def verify():
     verdict, status = None, 200
     if request.method == "POST" and (wait := retry_after("verify", "VERIFY_RATE_LIMIT")) is not None:
         # Counted per client and minute in the database (all workers): checking a PDF costs real CPU.
-        key = signing_key()
-        return render_template("records/verify.html", form=VerifyForm(formdata=None), verdict=None,
-                               retry_after=wait, fingerprint=key.root_fingerprint, subject=key.subject), \
-            429, {"Retry-After": str(wait)}
+        return _verify_page(VerifyForm(formdata=None), None, retry_after=wait), 429, {"Retry-After": str(wait)}
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BYTES
     if request.method == "POST" and (request.content_length or 0) > limit:
         form = VerifyForm(formdata=None)  # do not read the oversize body at all
         form.pdf.errors = [_("The file is too large to be a record.")]
-        return render_template("records/verify.html", form=form, verdict=None, fingerprint=signing_key()
-                               .root_fingerprint, subject=signing_key().subject), 413
+        return _verify_page(form, None), 413
     form = VerifyForm()
     if form.validate_on_submit():
         verdict = verify_pdf(form.pdf.data.read(MAX_BYTES + 1), signing_key(), get_db())
         status = 200 if verdict.valid else 422
     elif request.method == "POST":
         status = 400
+    return _verify_page(form, verdict), status
+
+
+def _verify_page(form, verdict, **extra):
+    """The /verify page: the form, a verdict if any, and every root certificate records may chain to."""
     key = signing_key()
-    return render_template("records/verify.html", form=form, verdict=verdict,
-                           fingerprint=key.root_fingerprint, subject=key.subject), status
+    return render_template("records/verify.html", form=form, verdict=verdict, fingerprint=key.root_fingerprint,
+                           subject=key.subject, roots=key.roots, **extra)
 
 
 @bp.get("/verify/root.pem")
 def root_certificate():
     return Response(signing_key().root_pem, mimetype="application/x-pem-file",
                     headers={"Content-Disposition": "attachment; filename=donoharm-records-root.pem"})
+
+
+@bp.get("/verify/roots/<file_id>.pem")
+def former_root_certificate(file_id: str):
+    """A root certificate this organisation signed under before (`flask records rotate-root`), or the current one."""
+    root = next((root for root in signing_key().roots if root.file_id == file_id), None)
+    if root is None:
+        abort(404)
+    return Response(root.pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": f"attachment; filename=donoharm-records-root-{file_id[:16]}.pem"})
 
 
 @bp.app_template_global()
