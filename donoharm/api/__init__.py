@@ -3,9 +3,11 @@ from flask import Flask
 
 from . import errors, v1
 from . import protocols as protocols_api
+from . import receipts as receipts_api
 
 
 def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(v1.bp)
     protocols_api.init_app(app)
+    receipts_api.init_app(app)

@@ -41,21 +41,32 @@ CORE_PATHS: dict[str, Any] = {
             "responses": {"201": _json(_ref("Run"), "Created"), "200": _json(_ref("Run"), "Exists already"),
                           "400": ERROR, "401": ERROR, "409": ERROR, "422": ERROR}},
         "get": {
-            "summary": "A run with its state and every event",
+            "summary": "A run with its state and every event, and whether its stored history still verifies",
             "parameters": [RUN_ID],
-            "responses": {"200": _json({"type": "object", "required": ["run", "state", "events"], "properties": {
+            "responses": {"200": _json({"type": "object", "required": ["run", "state", "events", "integrity"],
+                                        "properties": {
                 "run": _ref("Run"), "state": _ref("RunState"),
-                "events": {"type": "array", "items": _ref("StoredEvent")}}}), "401": ERROR, "404": ERROR}}},
+                "events": {"type": "array", "items": _ref("StoredEvent")},
+                "integrity": _ref("Integrity")}}), "401": ERROR, "404": ERROR}}},
     "/api/v1/runs/{run_id}/events": {"post": {
-        "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again",
+        "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again. "
+                   "409 integrity_fault (details.seq: the first bad event) when the run's stored history was "
+                   "changed outside the app: nothing is added until an administrator has dealt with it",
         "parameters": [RUN_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["events"],
             "properties": {"events": {"type": "array", "items": _ref("Event"), "maxItems": 500}}}}}},
-        "responses": {"200": _json({"type": "object", "required": ["accepted", "duplicates", "head", "state"],
+        "responses": {"200": _json({"type": "object",
+                                    "required": ["accepted", "duplicates", "head", "state", "receipt"],
                                     "properties": {"accepted": {"type": "array", "items": {"type": "string"}},
                                                    "duplicates": {"type": "array", "items": {"type": "string"}},
-                                                   "head": {"type": "string"}, "state": _ref("RunState")}}),
+                                                   "head": {"type": "string"}, "state": _ref("RunState"),
+                                                   "receipt": {"anyOf": [_ref("Receipt"), {"type": "null"}],
+                                                               "description": "The server's signed receipt for "
+                                                               "`head`, also when every event was a replay; keep "
+                                                               "the latest and check it with POST "
+                                                               "/api/v1/receipts/verify. null only when the "
+                                                               "server could not sign (its log says why)"}}}),
                       "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "413": ERROR,
                       "422": ERROR}}},
     "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
@@ -63,6 +74,12 @@ CORE_PATHS: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
+    "Integrity": {"type": "object", "required": ["intact", "fault"], "description":
+                  "intact is false when the run's stored events no longer match their hashes (changed outside "
+                  "the app); the state then covers only the events before fault.seq (0: the run's header)",
+                  "properties": {"intact": {"type": "boolean"}, "fault": {"anyOf": [{"type": "null"}, {
+                      "type": "object", "required": ["seq", "problem"],
+                      "properties": {"seq": {"type": "integer", "minimum": 0}, "problem": {"type": "string"}}}]}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},

@@ -53,8 +53,13 @@ def event_json(event: dict) -> dict:
 
 
 def run_document(run: dict, state, events: list[dict]) -> dict:
-    """A run's API representation (GET /api/v1/runs/<id>); signed records embed the same."""
-    return {"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events]}
+    """A run's API representation (GET /api/v1/runs/<id>); signed records embed the same.
+
+    A run changed outside the app: its events are given as stored (they are the evidence), its state only up
+    to the first bad event, and `integrity` says so plainly (records are never issued for such a run)."""
+    fault = state.integrity_fault
+    return {"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events],
+            "integrity": {"intact": fault is None, "fault": fault.to_json() if fault else None}}
 
 
 @bp.get("/session")
@@ -97,8 +102,11 @@ def post_events(run_id: str):
     readable_run(run_id)
     result = run_service.append_events(get_db(), get_registry(), run_id, body.get("events"), current_user.actor,
                                        clock=device_clock())
+    from ..records.receipting import receipt_or_none  # here: the records package imports this module
+
+    # A signed receipt for the head, also for a batch of replays: the phone keeps the latest per run.
     return jsonify({"accepted": result.accepted, "duplicates": result.duplicates, "head": result.head,
-                    "state": result.state.to_json()})
+                    "state": result.state.to_json(), "receipt": receipt_or_none(get_db(), run_id, result.head)})
 
 
 @bp.get("/runs/<run_id>")
@@ -106,11 +114,7 @@ def post_events(run_id: str):
 def get_run(run_id: str):
     run = readable_run(run_id)
     state, events = run_service.run_state(get_db(), get_registry(), run)
-    fault = state.integrity_fault
-    # A run changed outside the app: its events are shown as stored (they are the evidence), its state only
-    # up to the first bad event, and the answer says so plainly.
-    return jsonify({**run_document(run, state, events),
-                    "integrity": {"intact": fault is None, "fault": fault.to_json() if fault else None}})
+    return jsonify(run_document(run, state, events))
 
 
 @bp.get("/openapi.json")

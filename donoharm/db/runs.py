@@ -75,3 +75,13 @@ def chain_position(db: Database, run_id: str) -> tuple[str, int]:
     """The run's head hash and event count, to detect a concurrent append."""
     row = db.execute("SELECT head_hash, event_count FROM runs WHERE id = ?", [run_id]).fetchone()
     return (row["head_hash"], row["event_count"])
+
+
+def position_of(db: Database, run_id: str, head_hash: str) -> tuple[int, str] | None:
+    """Where a hash stands in a run's chain: (seq, received_at) of that event, or (0, the run's) for the genesis."""
+    row = db.execute("SELECT seq, received_at FROM events WHERE run_id = ? AND hash = ?",
+                     [run_id, head_hash]).fetchone()
+    if row is None:
+        row = db.execute("SELECT 0 AS seq, received_at FROM runs WHERE id = ? AND genesis_hash = ?",
+                         [run_id, head_hash]).fetchone()
+    return (row["seq"], row["received_at"]) if row else None

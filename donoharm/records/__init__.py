@@ -10,6 +10,8 @@ from flask.cli import AppGroup
 
 from .. import run_service
 from .issuing import current_record, issue_record, on_status_changed
+from .receipting import check_receipt_command
+from .roots import rotate_root_command
 from .signing import signing_key
 from .verify import MAX_BYTES, Verdict, verify_pdf
 
@@ -35,14 +37,22 @@ def verify_command(file: Path) -> None:
                          ("matches a record issued here", verdict.matches_record)):
         click.echo(f"  {'yes' if value else 'NO '}  {label}")
     for name, value in (("signer", verdict.signer), ("signed at", verdict.signed_at), ("run", verdict.run_id),
-                        ("record", verdict.record_id), ("chain head", verdict.head_hash)):
+                        ("record", verdict.record_id), ("chain head", verdict.head_hash),
+                        ("timestamped at", verdict.timestamped_at), ("by", verdict.timestamp_authority),
+                        ("root certificate", verdict.root_fingerprint)):
         if value:
             click.echo(f"  {name}: {value}")
     if verdict.latest is False:
         click.echo("  note: this run has a newer record; this one was superseded")
+    if verdict.root_current is False:
+        click.echo("  note: signed under an earlier root certificate of this organisation (rotated since)")
     for problem in verdict.problems:
         click.echo(f"  problem: {problem}")
     sys.exit(0 if verdict.valid else 1)
+
+
+records_cli.add_command(check_receipt_command)
+records_cli.add_command(rotate_root_command)
 
 
 def init_app(app: Flask) -> None:

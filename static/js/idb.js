@@ -1,7 +1,8 @@
 // The smallest IndexedDB layer the app needs (after jakearchibald/idb-keyval): one database, three stores.
 //   runs:   runs started on this phone {id, protocol_id, protocol_version, label, mode, language, sent}
 //   events: every event made on this phone {seq, id, run, type, step, value, note, at, sent, error}
-//   meta:   small facts (for example whether the session has ended)
+//   meta:   small facts (for example whether the session has ended), and the latest receipt per person
+//           and run under ["receipt", user, run] (see outbox.js)
 const NAME = "donoharm";
 let opening = null;
 

@@ -121,8 +121,9 @@ export function forgetSent(ids) {
 // what it does not have yet (the person chose to discard it). Other people's changes are left alone.
 // Resolve with the number of other people's changes still waiting on this phone.
 export function forgetPerson(user, { unsent = false } = {}) {
-  return tx(["runs", "events"], "readwrite", async (s, done) => {
+  return tx(["runs", "events", "meta"], "readwrite", async (s, done) => {
     const gone = (x) => x.user === user && (x.sent || unsent);
+    await done(s.meta.delete(receiptsOf(user)));  // receipts are about what the server has: theirs go too
     let others = 0;
     for (const event of await done(s.events.getAll())) {
       if (gone(event)) await done(s.events.delete(event.seq));
@@ -138,7 +139,10 @@ export function forgetPerson(user, { unsent = false } = {}) {
 
 // Another person's changes that the server already has: the next person on this phone has no use for them.
 export function forgetOthersSent(user) {
-  return tx(["runs", "events"], "readwrite", async (s, done) => {
+  return tx(["runs", "events", "meta"], "readwrite", async (s, done) => {
+    for (const key of await done(s.meta.getAllKeys(ALL_RECEIPTS))) {
+      if (key[1] !== user) await done(s.meta.delete(key));
+    }
     for (const event of await done(s.events.getAll())) {
       if (event.sent && event.user && event.user !== user) await done(s.events.delete(event.seq));
     }
@@ -147,6 +151,24 @@ export function forgetOthersSent(user) {
     }
   });
 }
+
+// Receipts: the server's signed word that it holds a run's chain up to a position (`seq` changes, ending in
+// `head`). One per person and run, in `meta` under ["receipt", user, run]; only the latest is kept. A receipt
+// whose position is not beyond the kept one's never replaces it: if the server ever answers with an earlier
+// or different head for the same position, the receipt already kept is the evidence.
+const receiptKey = (user, runId) => ["receipt", user, runId];
+const receiptsOf = (user) => IDBKeyRange.bound(["receipt", user], ["receipt", user, []]);
+const ALL_RECEIPTS = IDBKeyRange.bound(["receipt"], ["receipt", []]);
+
+export function keepReceipt(user, receipt) {
+  return tx("meta", "readwrite", async (s, done) => {
+    const key = receiptKey(user, receipt.run);
+    const kept = await done(s.meta.get(key));
+    if (!kept || receipt.seq > kept.seq) await done(s.meta.put(receipt, key));
+  });
+}
+
+export const receiptOf = (user, runId) => get("meta", receiptKey(user, runId));
 
 // What a person must be told about a run: answers of theirs that another phone's later answer replaced.
 export async function noticesOf(runId, user) {

@@ -1,7 +1,7 @@
 // The run screen with JavaScript: every answer is saved on this phone first and shown at once,
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
-import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesOf, ownedBy, pending, saveEvent }
-  from "./outbox.js";
+import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesOf, ownedBy, pending, receiptOf,
+  saveEvent } from "./outbox.js";
 import { clearErrors, showError } from "./errors.js";
 import { hasForbiddenCharacters, timeOfDay } from "./text.js";
 
@@ -359,6 +359,25 @@ async function showNotices() {
   }));
 }
 
+// The latest receipt this phone keeps for the run (the server's signed word that it holds the run's first
+// `seq` changes), with a link that saves it as a file for an auditor.
+let receiptUrl = null;
+async function showReceipt() {
+  const box = document.getElementById("run-receipt");
+  const receipt = box && runId ? await receiptOf(user, runId).catch(() => null) : null;
+  if (!box || !receipt || box.dataset.seq === String(receipt.seq)) return;
+  if (receiptUrl) URL.revokeObjectURL(receiptUrl);
+  receiptUrl = URL.createObjectURL(new Blob([JSON.stringify(receipt, null, 2)], { type: "application/json" }));
+  const link = document.createElement("a");
+  link.className = "button button-secondary";
+  link.href = receiptUrl;
+  link.download = `receipt-${receipt.run}-${receipt.seq}.json`;
+  link.textContent = S.save_receipt;
+  box.replaceChildren(fill(receipt.seq === 1 ? S.receipt_one : S.receipt, { n: receipt.seq }), " ", link);
+  box.dataset.seq = receipt.seq;
+  box.hidden = false;
+}
+
 function showLocalSubmit() {
   const section = document.getElementById("offline-submit");
   if (section && root.dataset.editable === "true") section.hidden = !(data.blank || !navigator.onLine);
@@ -414,5 +433,10 @@ export async function init() {
   window.addEventListener("offline", showLocalSubmit);
   await showSync(null);
   await showNotices();
-  window.addEventListener("dnh:synced", async (e) => { await showSync(e.detail.state); await showNotices(); });
+  await showReceipt();
+  window.addEventListener("dnh:synced", async (e) => {
+    await showSync(e.detail.state);
+    await showNotices();
+    await showReceipt();
+  });
 }

@@ -1,6 +1,6 @@
 // Send the outbox: each run's PUT before its events, events in order, in batches. Works in a page and
 // in the service worker (Background Sync). One sender at a time across tabs (Web Locks).
-import { addNotices, markRefused, markRunRefused, markRunSent, markSent, pending, setMeta } from "./outbox.js";
+import { addNotices, keepReceipt, markRefused, markRunRefused, markRunSent, markSent, pending, setMeta } from "./outbox.js";
 
 const BATCH = 50;
 // A server that takes the connection but never answers must not hold the phone: give up, try later.
@@ -93,7 +93,7 @@ function replaced(events, known, state) {
   return notices;
 }
 
-async function sendEvents(token, runId, events, known) {
+async function sendEvents(token, runId, events, known, user) {
   for (let start = 0; start < events.length; start += BATCH) {
     const batch = events.slice(start, start + BATCH);
     const payload = batch.map(({ id, type, step, value, note, at }) => ({ id, type, step, value, note, at }));
@@ -103,6 +103,8 @@ async function sendEvents(token, runId, events, known) {
       const notices = replaced(batch.filter((e) => accepted.has(e.id)), known, data.state);
       if (notices.length) await addNotices(notices);
       await markSent([...(data.accepted || []), ...(data.duplicates || [])].map((e) => (typeof e === "string" ? e : e.id)));
+      // The server's signed receipt for the run as it now stands: kept for the person who sent the changes.
+      if (data.receipt && data.receipt.run === runId) await keepReceipt(user, data.receipt).catch(() => {});
       continue;
     }
     // All or nothing: the batch was refused. Name the event the server blamed (else the first) and stop this run.
@@ -137,7 +139,7 @@ async function sendOnce(retryRefused) {
   for (const [runId, list] of byRun) {
     // Never send past a refused change that is not due again: order matters.
     const stopAt = list.findIndex((e) => !due(e, retryRefused));
-    await sendEvents(token, runId, stopAt === -1 ? list : list.slice(0, stopAt), known);
+    await sendEvents(token, runId, stopAt === -1 ? list : list.slice(0, stopAt), known, me.user);
   }
   const left = await pending();
   const refused = [...left.runs, ...left.events].filter(mine).some((x) => x.error);
