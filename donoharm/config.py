@@ -88,6 +88,11 @@ def load_config(instance: Path) -> dict:
         # many of its archives `--into` keeps (0: all); the value is checked when a backup runs.
         "BACKUP_DIR": os.environ.get("DONOHARM_BACKUP_DIR") or None,
         "BACKUP_KEEP": os.environ.get("DONOHARM_BACKUP_KEEP", "14"),
+        # GET /healthz (web/health.py): free space below this fails; a record waiting longer than this fails;
+        # a backup or db verify whose last success is older than this fails.
+        "HEALTH_MIN_FREE_MB": whole_number("DONOHARM_HEALTH_MIN_FREE_MB", 500),
+        "HEALTH_RECORD_GRACE_MINUTES": whole_number("DONOHARM_HEALTH_RECORD_GRACE_MINUTES", 10),
+        "HEALTH_MAX_TASK_AGE_HOURS": whole_number("DONOHARM_HEALTH_MAX_TASK_AGE_HOURS", 36),
         # Limits on costly anonymous work (rate_limit.py), per client and minute; 0 switches one off.
         "VERIFY_RATE_LIMIT": per_minute("DONOHARM_VERIFY_PER_MINUTE", 20),
         "PDF_RATE_LIMIT": per_minute("DONOHARM_PDF_PER_MINUTE", 10),  # handout/what-changed PDFs not cached yet
@@ -126,6 +131,16 @@ def tsa_settings(url: str | None, root: str | None, timeout: str | None) -> dict
     if not value.isdigit() or not 1 <= int(value) <= 120:
         raise ValueError(f"DONOHARM_TSA_TIMEOUT must be a whole number of seconds from 1 to 120 (got {timeout!r})")
     return {"TSA_URL": url, "TSA_ROOT": root, "TSA_TIMEOUT": int(value)}
+
+
+def whole_number(name: str, default: int) -> int:
+    """A whole number from the environment variable `name`, or `default` when it is not set."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number (got {value!r})")
+    return int(value)
 
 
 def per_minute(name: str, default: int) -> int:

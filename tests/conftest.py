@@ -18,8 +18,16 @@ PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: scrypt is slow on purpos
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
+def app(tmp_path, key_folder):
+    """The app on a fresh instance folder holding the session's signing keys: every append signs a receipt,
+    and generating an RSA 3072 key pair per test would cost half a second each."""
+    import shutil
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    for path in key_folder.iterdir():
+        shutil.copy(path, instance)
+    app = create_app({"TESTING": True, "INSTANCE": instance, "SECRET_KEY": "test"})
     yield app
 
 

@@ -140,3 +140,12 @@ def test_a_really_full_disk_is_a_503_and_recovers(small_disk, users):
                                           "problem": "the database cannot take a write (OperationalError)"}
     filler.unlink()
     assert _health(app)[0] == 200
+
+
+def test_a_threshold_that_is_not_a_number_stops_the_start_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DONOHARM_HEALTH_MIN_FREE_MB", "lots")
+    with pytest.raises(ValueError, match="DONOHARM_HEALTH_MIN_FREE_MB must be a whole number"):
+        create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
+    monkeypatch.setenv("DONOHARM_HEALTH_MIN_FREE_MB", "50")
+    app = create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
+    assert _health(app)[1]["checks"]["disk"]["min_free_mb"] == 50
