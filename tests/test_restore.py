@@ -1,7 +1,9 @@
-"""Restore: a backup restored into a new instance folder serves every run, and every chain verifies."""
+"""Restore of a database backup: restored into a new instance it serves every run; a broken one changes nothing."""
 from __future__ import annotations
 
+import hashlib
 import os
+import sqlite3
 import stat
 
 from donoharm import create_app
@@ -59,10 +61,10 @@ def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path):
     junk.write_text("not a database " * 100)
     result = _new_instance(tmp_path).test_cli_runner().invoke(args=["db", "restore", str(junk)])
     assert result.exit_code != 0
-    assert "not a SQLite database" in result.output
+    assert f"{junk} is not a SQLite database" in result.output
 
 
-def test_restore_reports_a_broken_chain(app, api, runner, tmp_path):
+def test_restore_refuses_a_broken_chain_and_changes_nothing(app, api, runner, tmp_path):
     acc = api("acc")
     run_id = acc.start_run()
     acc.send(run_id, event("note", note="Staff arrived."))
@@ -71,9 +73,30 @@ def test_restore_reports_a_broken_chain(app, api, runner, tmp_path):
     db.conn.close()
     backup = tmp_path / "backup.db"
     runner.invoke(args=["db", "backup", str(backup)])
-    result = _new_instance(tmp_path).test_cli_runner().invoke(args=["db", "restore", str(backup)])
-    assert result.exit_code != 0
-    assert "content does not match its hash" in result.output
+    restored = _new_instance(tmp_path)
+    before = _tree(tmp_path / "restored")
+    result = restored.test_cli_runner().invoke(args=["db", "restore", str(backup)])
+    assert result.exit_code == 1
+    assert "content does not match its hash" in result.output and "nothing was restored" in result.output
+    assert _tree(tmp_path / "restored") == before  # the edited database is not left in place
     db = connect(str(tmp_path / "restored" / "donoharm.db"))
-    assert runs_db.get_run(db, run_id) is not None  # restored all the same, for inspection
+    assert runs_db.get_run(db, run_id) is None
     db.conn.close()
+
+
+def test_a_database_backup_opens_read_only_where_its_reader_cannot_write(app, users, runner, tmp_path):
+    """A WAL-mode copy needs a -shm file beside it even to be read: the backup is a plain rollback-journal file."""
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(args=["db", "backup", str(backup)]).exit_code == 0
+    assert backup.read_bytes()[18:20] == b"\x01\x01"  # file format versions: 1 = rollback journal, 2 = WAL
+    conn = sqlite3.connect(f"file:{backup}?immutable=0&mode=ro", uri=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == len(users)
+    finally:
+        conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("backup")) == ["backup.db"]
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.rglob("*"))}

@@ -82,12 +82,14 @@ def migrate(path: str) -> list[str]:
 
 
 def backup(source: str, dest: Path) -> None:
-    """Copy the live database consistently with SQLite's backup API."""
+    """Copy the live database consistently with SQLite's backup API (one step: a snapshot of one moment)."""
     create_private(dest)
     src = sqlite3.connect(source)
     dst = sqlite3.connect(str(dest))
     try:
         src.backup(dst)
+        # A copy in WAL mode cannot be opened read-only where its reader may not create a -shm file.
+        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()
@@ -107,12 +109,32 @@ def migrate_command() -> None:
 
 
 @db_cli.command("backup")
-@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(dest: Path) -> None:
-    """Write a consistent copy of the database to DEST while the app runs."""
-    if dest.exists():
-        raise click.ClickException(f"{dest} exists already; choose a new file name")
-    backup(current_app.config["DATABASE"], dest)
+@click.argument("dest", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--full", is_flag=True, help="The whole instance (database, records, keys, checkpoints) in one "
+              "archive (.tar.gz), not only the database.")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path),
+              help="With --full: write donoharm-full-<UTC time>.tar.gz into this folder and keep the newest "
+              "DONOHARM_BACKUP_KEEP of them (default: DONOHARM_BACKUP_DIR).")
+@click.option("--with-root-key", is_flag=True, help="With --full: include the records root key "
+              "(signing-root.key), for a copy kept offline.")
+def backup_command(dest: Path | None, full: bool, into: Path | None, with_root_key: bool) -> None:
+    """Write a consistent copy of the database to DEST while the app runs; with --full, of the whole instance."""
+    if full or into is not None or with_root_key:
+        from ..backup.full import backup_command as full_backup_command
+
+        full_backup_command(current_app, dest, into, with_root_key)
+        return
+    from ..backup.archive import BackupError, check_dest, unwritable
+
+    if dest is None:
+        raise click.ClickException("give DEST, a new file for the database copy (or --full for the whole instance)")
+    try:
+        check_dest(dest)
+        backup(current_app.config["DATABASE"], dest)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    except PermissionError:
+        raise click.ClickException(str(unwritable(dest.parent))) from None
     click.echo(f"Backed up the database to {dest}")
 
 
