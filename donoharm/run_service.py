@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from blinker import Namespace
 from sqlite_utils import Database
 
 from .db import integrity as integrity_db
 from .db import protocols as protocols_db
+from .db import records as records_db
 from .db import review as review_db
 from .db import runs as runs_db
 from .db import transaction
@@ -21,13 +21,11 @@ from .runs.events import parse_time
 from .runs.integrity import ChainFault, ChainGuard
 from .text import text_problem
 
-signals = Namespace()
-# Sent after a commit that changed a run's status: sender=run id, status=new status, reason=event type.
-status_changed = signals.signal("run-status-changed")
-
 LABEL_LIMIT = 80
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 MAX_EVENTS_PER_BATCH = 500
+# A run entering one of these statuses gets a signed record: queued with the append, issued off the request.
+RECORD_STATUSES = ("submitted", "returned", "approved")
 # One per process: remembers which rows it has verified, so a touch re-hashes only what changed.
 chain_guard = ChainGuard()
 
@@ -250,10 +248,10 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
                                            received_at if became_submitted else None, received_at)
                 review_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
+                if state.status != previous_status and state.status in RECORD_STATUSES:
+                    records_db.enqueue_due(db, run_id, state.status, head, accepted[-1]["type"], received_at)
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first
-    if state.status != previous_status:
-        status_changed.send(run_id, status=state.status, reason=accepted[-1]["type"])
     return AppendResult([e["id"] for e in accepted], duplicates, head, state)
 
 

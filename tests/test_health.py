@@ -70,7 +70,7 @@ def test_an_old_instance_that_never_backed_up_is_a_503(app, users):
 
 
 def test_an_overdue_record_is_a_503(signed_app, users):
-    signed_app.config["RECORDS_ISSUE_ON_CHANGE"] = False  # as if issuing failed after the submission
+    signed_app.config["RECORDS_WORKER"] = "off"  # as if no worker had issued it
     acc = Api(signed_app, "acc")
     with signed_app.app_context():
         protocol = get_registry().get("immigration-separation", "1.0.0")
@@ -79,11 +79,11 @@ def test_an_overdue_record_is_a_503(signed_app, users):
     status, body = _health(signed_app)
     assert status == 200 and body["checks"]["records"] == {"ok": True, "waiting": 1}  # within the grace time
     db = connect(signed_app.config["DATABASE"])
-    db.execute("UPDATE runs SET updated_at = '2026-01-01T00:00:00.000Z' WHERE id = ?", [run_id])
+    db.execute("UPDATE records_due SET due_at = '2026-01-01T00:00:00.000Z' WHERE run_id = ?", [run_id])
     db.conn.close()
     status, body = _health(signed_app)
     assert status == 503 and body["checks"]["records"]["waiting"] == 1
-    assert acc.get(f"/runs/{run_id}/record.pdf").status_code == 200  # issued late, on request
+    assert acc.get(f"/runs/{run_id}/record.pdf").status_code == 200  # issued on request
     assert _health(signed_app)[0] == 200
 
 
@@ -110,14 +110,16 @@ def small_disk(tmp_path):
 def _fill(folder: Path) -> Path:
     """Fill the filesystem until a write fails; return the filler file (delete it to free the space)."""
     filler = folder / "filler"
-    with open(filler, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # unbuffered: nothing left to flush
+    try:
+        for size in (65536, 4096, 512):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return filler
 
 

@@ -113,6 +113,8 @@ def test_organisation_pkcs12_signs_records(app, api, key_folder, tmp_path):
     p12 = tmp_path / "org.p12"
     p12.write_bytes(pkcs12.serialize_key_and_certificates(
         b"org", key, leaf, [root], serialization.BestAvailableEncryption(b"secret-pass")))
+    for name in ("signing.key", "signing.pem", "signing-root.key", "signing-root.pem"):
+        (tmp_path / "instance" / name).unlink()  # the test app starts with the session's generated keys
     app.config.update(SIGNING_P12=str(p12), SIGNING_P12_PASSWORD="secret-pass")
     acc, run_id, _ = submitted_run(app, api)
     data = acc.get(f"/runs/{run_id}/record.pdf").data

@@ -114,7 +114,9 @@ def test_an_organisation_certificate_is_rotated_by_its_ca_not_here(app, key_fold
     result = app.test_cli_runner().invoke(args=["records", "rotate-root", "--yes"])
     assert result.exit_code == 1
     assert "certificate authority issues new roots" in result.output and "DONOHARM_SIGNING_P12" in result.output
-    assert not (Path(app.instance_path) / "roots").exists() and not (Path(app.instance_path) / "signing.pem").exists()
+    # Nothing was made or changed: no roots folder, and the instance's files (the test app's keys) as they were.
+    assert not (Path(app.instance_path) / "roots").exists()
+    assert (Path(app.instance_path) / "signing.pem").read_bytes() == (key_folder / "signing.pem").read_bytes()
 
 
 def test_rotation_asks_before_it_replaces_the_root(signed_app):

@@ -39,16 +39,6 @@ def probe_write_read(db: Database, at: str) -> bool:
     return row is not None and row[0] == at
 
 
-def records_waiting(db: Database) -> tuple[int, str | None]:
-    """Runs whose current status should have a signed record and has none yet: (count, oldest change)."""
-    row = db.execute(
-        """SELECT count(*), min(r.updated_at) FROM runs r
-           WHERE r.status IN ('submitted', 'returned', 'approved')
-             AND NOT EXISTS (SELECT 1 FROM records c
-                             WHERE c.run_id = r.id AND c.status = r.status AND c.head_hash = r.head_hash)""").fetchone()
-    return row[0], row[1]
-
-
 def instance_started_at(db: Database) -> str | None:
     """When the first account was made: how long the instance has existed without a backup."""
     return db.execute("SELECT min(created_at) FROM users").fetchone()[0]

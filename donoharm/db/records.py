@@ -40,3 +40,56 @@ def record_for_head(db: Database, run_id: str, head_hash: str, status: str) -> d
     row = db.execute(f"SELECT {COLUMNS} FROM records WHERE run_id = ? AND head_hash = ? AND status = ?",
                      [run_id, head_hash, status]).fetchone()
     return dict(row) if row else None
+
+
+# The queue of records to issue (records/queue.py): one row per run, for its latest status change.
+
+DUE_COLUMNS = "run_id, status, head_hash, reason, due_at, attempts, next_attempt_at, claimed_until, last_error"
+
+
+def enqueue_due(db: Database, run_id: str, status: str, head_hash: str, reason: str, at: str) -> None:
+    """Queue the record of a run's new status (replacing an older one still waiting); inside the append's
+    transaction, so a committed status change always has its record queued."""
+    db.execute(
+        f"INSERT INTO records_due ({DUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL) "
+        "ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, head_hash = excluded.head_hash, "
+        "reason = excluded.reason, due_at = excluded.due_at, attempts = 0, "
+        "next_attempt_at = excluded.next_attempt_at, claimed_until = NULL, last_error = NULL",
+        [run_id, status, head_hash, reason, at, at])
+
+
+def due_records(db: Database, now: str, limit: int, retry_now: bool = False) -> list[dict[str, Any]]:
+    """Queued records whose time has come (or all, with `retry_now`) that no worker holds, oldest first."""
+    rows = db.execute(f"SELECT {DUE_COLUMNS} FROM records_due WHERE (next_attempt_at <= ? OR ?) "
+                      "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at LIMIT ?",
+                      [now, int(retry_now), now, limit]).fetchall()
+    return [dict(row) for row in rows]
+
+
+def due_record(db: Database, run_id: str) -> dict[str, Any] | None:
+    row = db.execute(f"SELECT {DUE_COLUMNS} FROM records_due WHERE run_id = ?", [run_id]).fetchone()
+    return dict(row) if row else None
+
+
+def claim_due(db: Database, run_id: str, head_hash: str, now: str, until: str) -> bool:
+    """Take a queued record for one worker until `until`; False if another worker holds it or it changed."""
+    cursor = db.execute("UPDATE records_due SET claimed_until = ? WHERE run_id = ? AND head_hash = ? "
+                        "AND (claimed_until IS NULL OR claimed_until < ?)", [until, run_id, head_hash, now])
+    return cursor.rowcount == 1
+
+
+def finish_due(db: Database, run_id: str, head_hash: str) -> None:
+    """The record was issued: drop its queue row, unless a newer status change replaced it meanwhile."""
+    db.execute("DELETE FROM records_due WHERE run_id = ? AND head_hash = ?", [run_id, head_hash])
+
+
+def retry_due(db: Database, run_id: str, head_hash: str, error: str, next_attempt_at: str) -> None:
+    db.execute("UPDATE records_due SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+               "claimed_until = NULL WHERE run_id = ? AND head_hash = ?",
+               [error[:500], next_attempt_at, run_id, head_hash])
+
+
+def due_summary(db: Database) -> tuple[int, str | None]:
+    """How many records wait to be issued, and since when the oldest has."""
+    row = db.execute("SELECT count(*), min(due_at) FROM records_due").fetchone()
+    return row[0], row[1]

@@ -275,3 +275,33 @@ def ops_m001_maintenance_log(db):
         );
         """
     )
+
+
+@migrations()
+def records_m001_due(db):
+    # Signed records are issued off the request (records/queue.py): the append that changes a run's status
+    # writes a row here in its own transaction; a worker issues the record and deletes the row, or notes the
+    # failure and when to try again. Runs whose current status has no record yet (an issue that failed before
+    # this table existed) are queued now.
+    db.executescript(
+        """
+        CREATE TABLE records_due (
+            run_id TEXT PRIMARY KEY REFERENCES runs(id),
+            status TEXT NOT NULL,
+            head_hash TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_until TEXT,
+            last_error TEXT
+        );
+        CREATE INDEX records_due_by_time ON records_due (next_attempt_at);
+        INSERT INTO records_due (run_id, status, head_hash, reason, due_at, next_attempt_at)
+            SELECT r.id, r.status, r.head_hash, 'late issue (' || r.status || ')', r.updated_at, r.updated_at
+            FROM runs r
+            WHERE r.status IN ('submitted', 'returned', 'approved')
+              AND NOT EXISTS (SELECT 1 FROM records c
+                              WHERE c.run_id = r.id AND c.status = r.status AND c.head_hash = r.head_hash);
+        """
+    )

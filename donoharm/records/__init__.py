@@ -8,8 +8,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .. import run_service
-from .issuing import current_record, issue_record, on_status_changed
+from . import queue
+from .issuing import current_record, issue_record
+from .queue import issue_due
 from .receipting import check_receipt_command
 from .roots import rotate_root_command
 from .signing import signing_key
@@ -55,10 +56,24 @@ records_cli.add_command(check_receipt_command)
 records_cli.add_command(rotate_root_command)
 
 
+@records_cli.command("issue-due")
+def issue_due_command() -> None:
+    """Issue every queued record now, also those waiting to be tried again; exit 1 if one could not be issued."""
+    from flask import current_app
+
+    issued, failed = issue_due(current_app._get_current_object(), limit=1_000_000, retry_now=True)
+    for run_id in failed:
+        click.echo(f"run {run_id}: the record could not be issued yet; it is tried again later", err=True)
+    click.echo(f"Issued {len(issued)} record(s); {len(failed)} could not be issued yet.")
+    sys.exit(1 if failed else 0)
+
+
 def init_app(app: Flask) -> None:
-    """Load the signing key now (created on first start) and issue records on status changes."""
+    """Load the signing key now (created on first start) and start issuing queued records."""
+    from ..auth import _serving
+
     app.extensions["donoharm_records"] = True
     if not app.testing:  # tests load (or make) the key on first use, so other tests stay fast
         signing_key(app)
-    run_service.status_changed.connect(on_status_changed)  # module-level function: connected once
+    queue.init_app(app, serving=_serving())
     app.cli.add_command(records_cli)

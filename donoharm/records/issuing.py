@@ -1,26 +1,24 @@
-"""Issue signed records when a run's status changes, store them, and catch up on missed ones."""
+"""Issue a run's signed record: render, sign, write the file atomically, index it and clear its queue row."""
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import uuid
 from pathlib import Path
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlite_utils import Database
 
 from .. import run_service
 from ..api.v1 import run_document
-from ..config import write_private
 from ..db import records as records_db
 from ..db import transaction
 from ..protocols import Registry
 from .render import page_size, record_html, record_pdf, signature_image_of, stamp_box
 from .signing import sign_pdf, signing_key
-from .timestamps import TimestampError
 
 log = logging.getLogger(__name__)
-ISSUING_STATUSES = ("submitted", "returned", "approved")
 
 
 def records_dir() -> Path:
@@ -51,7 +49,7 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
     folder = records_dir() / run_id
     folder.mkdir(parents=True, exist_ok=True)
     relative = f"records/{run_id}/{record_id}.pdf"
-    write_private(Path(current_app.instance_path) / relative, signed)
+    write_atomically(Path(current_app.instance_path) / relative, signed)
     record = {"id": record_id, "run_id": run_id, "issued_at": issued_at, "reason": reason, "status": run["status"],
               "head_hash": run["head_hash"], "sha256": hashlib.sha256(signed).hexdigest(), "size": len(signed),
               "path": relative}
@@ -59,6 +57,7 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
         raced = records_db.record_for_head(db, run_id, run["head_hash"], run["status"])
         if raced is None:
             records_db.insert_record(db, record)
+        records_db.finish_due(db, run_id, run["head_hash"])
     if raced is not None:  # another request issued it first: keep theirs
         (Path(current_app.instance_path) / relative).unlink(missing_ok=True)
         return raced
@@ -66,25 +65,32 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
 
 
 def current_record(db: Database, registry: Registry, run: dict) -> dict | None:
-    """The latest record of a run, issuing it now if a status change was never recorded (e.g. issuing failed)."""
+    """The latest record of a run; when its current status has none yet, it is issued now, for the person
+    asking (the queue would issue it moments later)."""
     latest = records_db.latest_record(db, run["id"])
-    if run["status"] in ISSUING_STATUSES and (latest is None or latest["status"] != run["status"]):
-        return issue_record(db, registry, run["id"], f"late issue ({run['status']})")
+    if run["status"] in run_service.RECORD_STATUSES and (
+            latest is None or latest["status"] != run["status"] or latest["head_hash"] != run["head_hash"]):
+        due = records_db.due_record(db, run["id"])
+        return issue_record(db, registry, run["id"], due["reason"] if due else f"late issue ({run['status']})")
     return latest
 
 
-def on_status_changed(run_id: str, status: str, reason: str) -> None:
-    """Issue a record after a committed status change; a failure is logged and caught up on later."""
-    if not has_app_context() or "donoharm_records" not in current_app.extensions:
-        return
-    if status not in ISSUING_STATUSES or current_app.config.get("RECORDS_ISSUE_ON_CHANGE") is False:
-        return
-    from ..db import get_db
-    from ..library import get_registry
-
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only, whole or not at all: a temporary file beside it, flushed to
+    disk, then renamed over the name. A full disk leaves no partial record behind."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        issue_record(get_db(), get_registry(), run_id, reason)
-    except TimestampError as error:  # never issued without the timestamp the organisation asked for
-        log.warning("the record of run %s was not issued: %s; it will be issued when next requested", run_id, error)
-    except Exception:  # the events are committed; /record.pdf issues the record when asked
-        log.exception("issuing the record of run %s failed; it will be issued when next requested", run_id)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a power cut
+    finally:
+        os.close(folder)

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify
 
 from ..db import get_db
 from ..db import maintenance as maintenance_db
+from ..db import records as records_db
 
 bp = Blueprint("health", __name__)
 
@@ -51,7 +52,7 @@ def disk_check() -> dict[str, Any]:
 
 
 def records_check() -> dict[str, Any]:
-    waiting, oldest = maintenance_db.records_waiting(get_db())
+    waiting, oldest = records_db.due_summary(get_db())
     grace = timedelta(minutes=int(current_app.config.get("HEALTH_RECORD_GRACE_MINUTES", 10)))
     check: dict[str, Any] = {"ok": not _older_than(oldest, grace), "waiting": waiting}
     if not check["ok"]:

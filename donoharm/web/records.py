@@ -46,7 +46,11 @@ def latest(run_id: str):
     run = readable_run(run_id)
     try:
         record = current_record(get_db(), get_registry(), run)
-    except RunError:
+    except RunError as error:
+        if error.code == "integrity_fault":
+            return render_template("error.html", code=409, title=_("No record can be issued for this run"), advice=_(
+                "Its stored history was changed outside the app. An administrator has been told; earlier "
+                "signed records of the run are not affected.")), 409
         abort(409)
     except TimestampError as error:  # DONOHARM_TSA_URL is set: a record is never issued without its timestamp
         current_app.logger.warning("record of run %s not issued: %s", run_id, error)
@@ -54,6 +58,11 @@ def latest(run_id: str):
             "The record is issued with a timestamp from an outside authority, which did not answer. Nothing "
             "is lost: the record is issued as soon as the authority answers. Try again in a few minutes.")), \
             503, {"Retry-After": "60"}
+    except OSError as error:  # e.g. a full disk: the queue issues it once the server can write again
+        current_app.logger.warning("record of run %s not issued: %s", run_id, error)
+        return render_template("error.html", code=503, title=_("The record is not ready yet"), advice=_(
+            "The server could not store the record just now. Nothing is lost: it is issued as soon as the "
+            "server can, and the administrator is told. Try again in a few minutes.")), 503, {"Retry-After": "60"}
     if record is None:
         abort(404, _("No record yet: a record is issued when the run is submitted."))
     return _send(record, run)
@@ -112,6 +121,12 @@ def former_root_certificate(file_id: str):
         abort(404)
     return Response(root.pem, mimetype="application/x-pem-file",
                     headers={"Content-Disposition": f"attachment; filename=donoharm-records-root-{file_id[:16]}.pem"})
+
+
+@bp.app_template_global()
+def run_record_due(run_id: str) -> dict | None:
+    """The run's record waiting in the queue, if any (the run page says it is being issued)."""
+    return records_db.due_record(get_db(), run_id)
 
 
 @bp.app_template_global()
