@@ -20,7 +20,8 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 
 ## Install into .venv and serve the app on http://127.0.0.1:$(PORT)
 run: $(VENV)/.run-installed
-	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
+	DONOHARM_ORGANISATION="$${DONOHARM_ORGANISATION:-Do No Harm local trial}" \
+		$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 ## Install the test dependencies (and Debian packages when root) and run every test
 test: $(VENV)/.test-installed deps

@@ -14,6 +14,17 @@ def instance_path() -> Path:
     return Path(os.environ.get("DONOHARM_INSTANCE") or ROOT / "instance").resolve()
 
 
+DEFAULT_ORGANISATION = "Do No Harm (unconfigured organisation)"
+# Secret keys copied from examples and guides: a session signed with one can be forged by anyone who read them.
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "change_me", "secret", "secret-key", "your-secret-key", "dev",
+                       "development", "test", "password", "replace-me", "xxx", "..."}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A setting the app must not start with; the message names the setting and says what to do."""
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a file readable by its owner only (mode 0600), created that way from the start."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -25,6 +36,10 @@ def secret_key(instance: Path) -> str:
     """DONOHARM_SECRET_KEY, else a key generated once and kept in the instance folder."""
     configured = os.environ.get("DONOHARM_SECRET_KEY")
     if configured:
+        if configured.strip().lower() in PLACEHOLDER_SECRETS or len(configured.strip()) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"DONOHARM_SECRET_KEY is a placeholder or shorter than {MIN_SECRET_LENGTH} characters: "
+                              "set a long random value (python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                              "or leave it out to have one generated into the instance folder")
         return configured
     path = instance / "secret_key"
     if not path.exists():
@@ -37,7 +52,7 @@ def retention_days(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"DONOHARM_PRACTICE_RETENTION_DAYS must be a whole number of days, 1 or more (got {value!r})")
+        raise ConfigError(f"DONOHARM_PRACTICE_RETENTION_DAYS must be a whole number of days, 1 or more (got {value!r})")
     return int(value)
 
 
@@ -46,7 +61,7 @@ def min_count(value: str | None) -> int:
     if value is None or not value.strip():
         return 5
     if not value.strip().isdigit():
-        raise ValueError(f"DONOHARM_OVERSIGHT_MIN_COUNT must be a whole number, 0 or more (got {value!r})")
+        raise ConfigError(f"DONOHARM_OVERSIGHT_MIN_COUNT must be a whole number, 0 or more (got {value!r})")
     return int(value)
 
 
@@ -56,7 +71,7 @@ def load_config(instance: Path) -> dict:
         "SECRET_KEY": secret_key(instance),
         "DATABASE": str(instance / "donoharm.db"),
         "PROTOCOLS_DIR": str(ROOT / "protocols"),
-        "ORGANISATION_NAME": os.environ.get("DONOHARM_ORGANISATION", "Do No Harm (unconfigured organisation)"),
+        "ORGANISATION_NAME": os.environ.get("DONOHARM_ORGANISATION", DEFAULT_ORGANISATION),
         "SIGNING_P12": os.environ.get("DONOHARM_SIGNING_P12"),
         "SIGNING_P12_PASSWORD": os.environ.get("DONOHARM_SIGNING_P12_PASSWORD"),
         # With an organisation's PKCS#12 from a CA that publishes revocation information (CRL/OCSP), fetch it
@@ -88,6 +103,9 @@ def load_config(instance: Path) -> dict:
         # many of its archives `--into` keeps (0: all); the value is checked when a backup runs.
         "BACKUP_DIR": os.environ.get("DONOHARM_BACKUP_DIR") or None,
         "BACKUP_KEEP": os.environ.get("DONOHARM_BACKUP_KEEP", "14"),
+        # How queued records are issued (records/queue.py): "thread" in each server process (the default),
+        # "off" (only `records issue-due`, e.g. from a timer), "inline" (the tests' default).
+        "RECORDS_WORKER": choice("DONOHARM_RECORDS_WORKER", ("thread", "off", "inline")),
         # GET /healthz (web/health.py): free space below this fails; a record waiting longer than this fails;
         # a backup or db verify whose last success is older than this fails.
         "HEALTH_MIN_FREE_MB": whole_number("DONOHARM_HEALTH_MIN_FREE_MB", 500),
@@ -114,23 +132,31 @@ def tsa_settings(url: str | None, root: str | None, timeout: str | None) -> dict
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"DONOHARM_TSA_URL must be an http(s) address of an RFC 3161 authority (got {url!r})")
+            raise ConfigError(f"DONOHARM_TSA_URL must be an http(s) address of an RFC 3161 authority (got {url!r})")
         if root is None:
-            raise ValueError("DONOHARM_TSA_ROOT must name the timestamp authority's root certificate (a PEM file) "
+            raise ConfigError("DONOHARM_TSA_ROOT must name the timestamp authority's root certificate (a PEM file) "
                              "when DONOHARM_TSA_URL is set: timestamps are trusted only from an authority you name")
     if root is not None:
         if not Path(root).is_file():
-            raise ValueError(f"DONOHARM_TSA_ROOT names no file: {root}")
+            raise ConfigError(f"DONOHARM_TSA_ROOT names no file: {root}")
         from cryptography import x509
 
         try:
             x509.load_pem_x509_certificates(Path(root).read_bytes())
         except ValueError:
-            raise ValueError(f"DONOHARM_TSA_ROOT must be a PEM file of certificates: {root}") from None
+            raise ConfigError(f"DONOHARM_TSA_ROOT must be a PEM file of certificates: {root}") from None
     value = (timeout or "").strip() or "10"
     if not value.isdigit() or not 1 <= int(value) <= 120:
-        raise ValueError(f"DONOHARM_TSA_TIMEOUT must be a whole number of seconds from 1 to 120 (got {timeout!r})")
+        raise ConfigError(f"DONOHARM_TSA_TIMEOUT must be a whole number of seconds from 1 to 120 (got {timeout!r})")
     return {"TSA_URL": url, "TSA_ROOT": root, "TSA_TIMEOUT": int(value)}
+
+
+def choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    """One of `allowed` from the environment variable `name`, or None when it is not set."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if value and value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+    return value or None
 
 
 def whole_number(name: str, default: int) -> int:
@@ -139,7 +165,7 @@ def whole_number(name: str, default: int) -> int:
     if value is None or not value.strip():
         return default
     if not value.strip().isdigit():
-        raise ValueError(f"{name} must be a whole number (got {value!r})")
+        raise ConfigError(f"{name} must be a whole number (got {value!r})")
     return int(value)
 
 
@@ -149,7 +175,7 @@ def per_minute(name: str, default: int) -> int:
     if value is None or not value.strip():
         return default
     if not value.strip().isdigit():
-        raise ValueError(f"{name} must be a whole number of requests per minute, 0 for no limit (got {value!r})")
+        raise ConfigError(f"{name} must be a whole number of requests per minute, 0 for no limit (got {value!r})")
     return int(value)
 
 
@@ -161,7 +187,7 @@ def base_url(value: str | None) -> str | None:
 
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"DONOHARM_BASE_URL must be like https://records.example.org (got {value!r})")
+        raise ConfigError(f"DONOHARM_BASE_URL must be like https://records.example.org (got {value!r})")
     return value.strip().rstrip("/")
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: an app on a temporary instance folder, its client, CLI runner and users."""
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -11,6 +12,10 @@ from donoharm import create_app
 from donoharm.auth import hash_password
 from donoharm.db import connect
 from donoharm.db import users as users_db
+
+# Apps the tests start in other processes (gunicorn, the crash test) make signing keys for this made-up name:
+# the app refuses to create them for the default, unconfigured one.
+os.environ.setdefault("DONOHARM_ORGANISATION", "Test Organisation")
 
 PASSWORD = "correct horse battery"
 ROLES = ("accompanier", "supervisor", "trainer", "admin")

@@ -128,6 +128,7 @@ def test_https_on_loopback_with_hsts_secure_cookie_and_no_secrets_in_logs(produc
     assert status == 200
     assert headers["Strict-Transport-Security"].startswith("max-age=")
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "Server" not in headers  # neither Caddy nor gunicorn names itself
 
     # The first administrator, through the one-time link gunicorn printed on its console.
     announced = re.findall(r"No administrator yet\. Create one at: (\S+)/setup\?token=([\w-]+)", app_log.read_text())

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask, current_app, has_app_context
 
-from ..config import write_private
+from ..config import DEFAULT_ORGANISATION, ConfigError, write_private
 from ..pdf import FONTS_DIR
 from .blocking import outside_event_loop
 from .roots import Root, load_roots
@@ -107,6 +107,10 @@ def _ensure_keys(instance: Path, organisation: str) -> None:
 
     if (instance / SIGN_CERT).exists():
         return
+    if organisation.strip() in ("", DEFAULT_ORGANISATION):
+        # The certificate names the organisation for as long as it signs (ten years): never a placeholder.
+        raise ConfigError("DONOHARM_ORGANISATION is not set: the signing certificate created now would name "
+                          f"'{DEFAULT_ORGANISATION}' on every record; set it to your organisation's name")
     with open(instance / "signing.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait, then find the files made
         if not (instance / SIGN_CERT).exists():
@@ -148,9 +152,18 @@ def load_signing_key(instance: Path, organisation: str, p12_path: str | None = N
     """Load the organisation's PKCS#12 if configured, else the instance's keys (made on first use)."""
     if p12_path:
         password = p12_password.encode() if p12_password else None
-        key, leaf, extra = pkcs12.load_key_and_certificates(Path(p12_path).read_bytes(), password)
+        try:
+            data = Path(p12_path).read_bytes()
+        except OSError as error:
+            raise ConfigError(f"DONOHARM_SIGNING_P12 ({p12_path}) cannot be read by this user ({error.strerror}): "
+                              "make it readable by the service, e.g. chown root:donoharm and chmod 0640") from None
+        try:
+            key, leaf, extra = pkcs12.load_key_and_certificates(data, password)
+        except ValueError:
+            raise ConfigError(f"DONOHARM_SIGNING_P12 ({p12_path}) cannot be opened: it is not a PKCS#12 file, or "
+                              "DONOHARM_SIGNING_P12_PASSWORD is wrong or missing") from None
         if key is None or leaf is None:
-            raise ValueError(f"{p12_path} holds no private key and certificate")
+            raise ConfigError(f"DONOHARM_SIGNING_P12 ({p12_path}) holds no private key and certificate")
         chain = list(extra or [])
         roots = [c for c in chain if c.subject == c.issuer]  # PKCS#12 files do not order their chain
         root = roots[0] if roots else (chain[-1] if chain else leaf)
