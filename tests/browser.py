@@ -20,7 +20,8 @@ from tests.conftest import PASSWORD, PASSWORD_HASH, Api, attestation, complete_a
 AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 ROLE_USERS = {"accompanier": "acc", "supervisor": "sup", "trainer": "trainer", "admin": "admin"}
 SKIPPED_PREFIXES = ("/api/", "/static/")
-SKIPPED_PATHS = {"/sw.js", "/setup"}  # not pages (GET /logout only asks to confirm signing out: it is a page)
+# Not pages (GET /logout only asks to confirm signing out: it is a page): files and JSON for machines.
+SKIPPED_PATHS = {"/sw.js", "/setup", "/healthz", "/admin/checkpoints/<name>", "/verify/roots/<file_id>.pem"}
 
 
 @contextmanager

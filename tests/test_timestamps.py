@@ -269,3 +269,29 @@ def test_a_cas_revocation_lists_are_embedded_when_fetching_is_allowed(app, api, 
     out = subprocess.run([PYHANKO, "sign", "adesverify", "--pretty-print", "--trust", str(ca_pem), "--trust",
                           str(tsa.root_pem), "--trust-replace", str(path)], capture_output=True, text=True)
     assert out.returncode == 1, out.stdout  # without the embedded lists, and offline, revocation is unknown
+
+
+def test_checkpoints_carry_the_authoritys_timestamp_and_a_changed_one_is_named(stamped_app, api, tsa, tmp_path):
+    import base64
+    import json
+
+    acc = api("acc")
+    run_id = acc.start_run(label="OP-TEST-001")
+    runner = stamped_app.test_cli_runner()
+    made = runner.invoke(args=["db", "checkpoint"])
+    assert made.exit_code == 0 and "with a timestamp" in made.output, made.output
+    path = next((tmp_path / "instance" / "checkpoints").glob("checkpoint-*.json"))
+    checkpoint = json.loads(path.read_text())
+    assert checkpoint["leaves"][0]["run"] == run_id and checkpoint["timestamp"]
+    assert runner.invoke(args=["db", "verify"]).exit_code == 0
+
+    token = bytearray(base64.b64decode(checkpoint["timestamp"]))
+    token[-40] ^= 0xFF  # inside the authority's signature
+    path.write_text(json.dumps({**checkpoint, "timestamp": base64.b64encode(bytes(token)).decode()}))
+    verified = runner.invoke(args=["db", "verify"])
+    assert verified.exit_code == 1 and "the checkpoint's timestamp is not valid" in verified.output
+
+    tsa.failing = True
+    refused = runner.invoke(args=["db", "checkpoint"])
+    assert refused.exit_code == 1 and "no checkpoint was made" in refused.output
+    assert len(list((tmp_path / "instance" / "checkpoints").glob("checkpoint-*.json"))) == 1

@@ -56,7 +56,13 @@ def verify_command() -> None:
 @with_appcontext
 def checkpoint_command() -> None:
     """Sign a checkpoint of every live run's chain head now (the maintenance timer makes one nightly)."""
-    path, signed, left_out = make_checkpoint(current_app._get_current_object())
+    from ..records.timestamps import TimestampError
+
+    try:
+        path, signed, left_out = make_checkpoint(current_app._get_current_object())
+    except TimestampError as error:  # never a checkpoint without the timestamp the organisation asked for
+        maintenance_db.record_task(get_db(), "checkpoint", False, str(error))
+        raise click.ClickException(f"no checkpoint was made: {error}") from None
     maintenance_db.record_task(get_db(), "checkpoint", not left_out,
                                f"{signed['runs']} run(s), {len(left_out)} left out")
     for run_id in left_out:

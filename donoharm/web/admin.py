@@ -12,6 +12,7 @@ from ..auth import hash_password, roles_required
 from ..db import get_db
 from ..db import users as users_db
 from ..forms import ROLE_NAMES, UserChangeForm, UserForm
+from ..records.timestamps import TimestampError
 
 
 class CheckpointForm(FlaskForm):
@@ -85,7 +86,12 @@ def make_checkpoint():
 
     if not CheckpointForm().validate_on_submit():
         abort(400)
-    _path, signed, left_out = make(current_app._get_current_object())
+    try:
+        _path, signed, left_out = make(current_app._get_current_object())
+    except TimestampError as error:  # DONOHARM_TSA_URL is set: no checkpoint without its timestamp
+        current_app.logger.warning("checkpoint not made: %s", error)
+        flash(_("No checkpoint was made: the timestamp authority did not answer. Try again later."), "error")
+        return redirect(url_for("admin.checkpoints"))
     flash(_("Checkpoint made of %(count)d runs.", count=signed["runs"]), "success")
     if left_out:
         flash(ngettext("%(num)d run was left out because its history does not verify: see the home page.",
