@@ -81,7 +81,7 @@ def device(base: str, username: str, stop: float, batch: int, interval: float, l
 def run_load(devices: int, seconds: float, batch: int, workers: int, interval: float) -> dict:
     """Run the load test and return its figures."""
     with tempfile.TemporaryDirectory() as instance:
-        env = {**os.environ, "DONOHARM_INSTANCE": instance, "DONOHARM_SECRET_KEY": "load-test"}
+        env = {**os.environ, "DONOHARM_INSTANCE": instance, "DONOHARM_SECRET_KEY": "load-test-secret-key-" + "0" * 40}
         users = [f"device{i:02d}" for i in range(devices)]
         for name in users:
             flask(env, "users", "create", name, "--role", "accompanier", "--password-stdin", stdin=PASSWORD + "\n")

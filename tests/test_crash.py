@@ -20,7 +20,8 @@ def note(i: int) -> dict:
 
 
 def test_sigkill_while_streaming_keeps_every_acknowledged_event(tmp_path):
-    env = {**os.environ, "DONOHARM_INSTANCE": str(tmp_path / "instance"), "DONOHARM_SECRET_KEY": "crash"}
+    env = {**os.environ, "DONOHARM_INSTANCE": str(tmp_path / "instance"),
+           "DONOHARM_SECRET_KEY": "crash-test-secret-key-" + "0" * 40}
     flask(env, "users", "create", "acc", "--role", "accompanier", "--password-stdin", stdin=PASSWORD + "\n")
     port = free_port()
     server = start_server(env, port)

@@ -1,11 +1,8 @@
 """GET /healthz (issue 25): 200 when the instance can do its work, 503 with the reason when it cannot."""
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections import namedtuple
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +11,14 @@ from donoharm.db import connect
 from donoharm.db import maintenance as maintenance_db
 from donoharm.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
+from tests.disk import fill, small_filesystem
 
 Usage = namedtuple("Usage", "total used free")
+
+
+@pytest.fixture(autouse=True)
+def fresh_answers(app):
+    app.config["HEALTH_CACHE_SECONDS"] = 0  # these tests change the state between two questions
 
 
 def _health(app):
@@ -87,45 +90,16 @@ def test_an_overdue_record_is_a_503(signed_app, users):
     assert _health(signed_app)[0] == 200
 
 
-def _mount_tmpfs(path: Path, size: str) -> bool:
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                              capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 3 MB filesystem of its own (tmpfs); tests using it are skipped where mounting is not allowed."""
-    mount = tmp_path / "small-disk"
-    if not _mount_tmpfs(mount, "3m"):
-        pytest.skip("mounting a tmpfs is not permitted here (needs root)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    """Fill the filesystem until a write fails; return the filler file (delete it to free the space)."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # unbuffered: nothing left to flush
-    try:
-        for size in (65536, 4096, 512):
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
+    """A 3 MB filesystem of its own (tmpfs)."""
+    with small_filesystem(tmp_path / "small-disk", "3m") as mount:
+        yield mount
 
 
 def test_a_really_full_disk_is_a_503_and_recovers(small_disk, users):
     app = create_app({"TESTING": True, "INSTANCE": small_disk / "instance", "SECRET_KEY": "test",
-                      "HEALTH_MIN_FREE_MB": 1})
+                      "HEALTH_MIN_FREE_MB": 1, "HEALTH_CACHE_SECONDS": 0})
     from donoharm.auth import hash_password
 
     db = connect(app.config["DATABASE"])
@@ -134,7 +108,7 @@ def test_a_really_full_disk_is_a_503_and_recovers(small_disk, users):
     users_db.create_user(db, f"acc-{uuid.uuid4().hex[:6]}", hash_password("x" * 12), "accompanier")
     db.conn.close()
     assert _health(app)[0] == 200
-    filler = _fill(small_disk)
+    filler = fill(small_disk)
     status, body = _health(app)
     assert status == 503
     assert body["checks"]["disk"]["ok"] is False
@@ -149,5 +123,17 @@ def test_a_threshold_that_is_not_a_number_stops_the_start_naming_it(tmp_path, mo
     with pytest.raises(ValueError, match="DONOHARM_HEALTH_MIN_FREE_MB must be a whole number"):
         create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
     monkeypatch.setenv("DONOHARM_HEALTH_MIN_FREE_MB", "50")
-    app = create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
+    app = create_app({"TESTING": True, "INSTANCE": tmp_path / "instance2", "SECRET_KEY": "test"})
     assert _health(app)[1]["checks"]["disk"]["min_free_mb"] == 50
+
+
+def test_a_flood_of_questions_is_answered_from_the_last_few_seconds(app, users, monkeypatch):
+    app.config["HEALTH_CACHE_SECONDS"] = 60
+    import donoharm.web.health as health
+
+    probes = []
+    real = health.maintenance_db.probe_write_read
+    monkeypatch.setattr(health.maintenance_db, "probe_write_read", lambda db, at: probes.append(at) or real(db, at))
+    for _ in range(20):
+        assert _health(app)[0] == 200
+    assert len(probes) == 1  # one write to the database, not twenty

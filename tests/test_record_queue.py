@@ -15,7 +15,7 @@ from donoharm.db import records as records_db
 from donoharm.library import get_registry
 from donoharm.records import queue
 from tests.conftest import Api, attestation, complete_answers
-from tests.test_health import _fill, _mount_tmpfs
+from tests.disk import fill, small_filesystem
 
 
 def _submit(app, label="OP-TEST-001"):
@@ -119,13 +119,9 @@ def test_a_write_that_fails_half_way_leaves_no_file(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    import subprocess
-
-    mount = tmp_path / "tiny-disk"
-    if not _mount_tmpfs(mount, "6m"):
-        pytest.skip("mounting a tmpfs is not permitted here (needs root)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A 6 MB filesystem of its own (tmpfs)."""
+    with small_filesystem(tmp_path / "tiny-disk", "6m") as mount:
+        yield mount
 
 
 def test_a_submission_on_a_nearly_full_disk_is_kept_and_its_record_issued_once_space_is_back(
@@ -156,7 +152,7 @@ def test_a_submission_on_a_nearly_full_disk_is_kept_and_its_record_issued_once_s
     db.execute("INSERT INTO scratch VALUES (zeroblob(600000))")
     db.execute("DROP TABLE scratch")
     db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # kept open: the last connection to close deletes the WAL
-    filler = _fill(tiny_disk)
+    filler = fill(tiny_disk)
     os.truncate(filler, filler.stat().st_size - 40 * 1024)
 
     assert acc.send(run_id, attestation()).status_code == 200  # acknowledged: the submission is kept

@@ -6,6 +6,10 @@ from typing import Any
 from flask import Flask
 
 ERROR = {"$ref": "#/components/responses/Error"}
+# The public verification endpoints' answer beyond their per-client, per-minute limit (rate_limit.py).
+RATE_LIMITED = {"description": "Too many verifications from this client in the last minute; "
+                               "the Retry-After header says how many seconds to wait",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
 
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:

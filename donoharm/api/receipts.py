@@ -13,7 +13,7 @@ from ..rate_limit import retry_after
 from ..records.receipting import MAX_BYTES, check_with_server
 from ..records.receipts import FORMAT, MAX_INTERMEDIATES, parse_receipt, shape_problems
 from .errors import api_error
-from .openapi import ERROR, register_paths
+from .openapi import ERROR, RATE_LIMITED, register_paths
 
 bp = Blueprint("api_receipts", __name__, url_prefix="/api/v1")
 
@@ -104,9 +104,7 @@ PATHS = {
                 "400": ERROR,
                 "413": ERROR,
                 "422": ERROR,
-                "429": {"description": "Too many verifications from this client in the last minute; "
-                                      "the Retry-After header says how many seconds to wait",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                "429": RATE_LIMITED,
             },
         }
     }

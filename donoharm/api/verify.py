@@ -10,7 +10,7 @@ from ..rate_limit import retry_after
 from ..records import signing_key, verify_pdf
 from ..records.verify import MAX_BYTES
 from .errors import api_error
-from .openapi import register_paths
+from .openapi import RATE_LIMITED, register_paths
 
 bp = Blueprint("api_verify", __name__, url_prefix="/api/v1")
 
@@ -78,9 +78,7 @@ PATHS = {
                 "400": {"description": "Empty body"},
                 "413": {"description": "Larger than the limit"},
                 "422": {"description": "Not a PDF"},
-                "429": {"description": "Too many verifications from this client in the last minute; "
-                                      "the Retry-After header says how many seconds to wait",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                "429": RATE_LIMITED,
             },
         }
     }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,13 +79,26 @@ def task_check(task: str, max_age: timedelta | None) -> dict[str, Any]:
     return check
 
 
-@bp.get("/healthz")
-def healthz():
+def run_checks() -> dict[str, Any]:
     max_age = timedelta(hours=int(current_app.config.get("HEALTH_MAX_TASK_AGE_HOURS", 36)))
     checks = {"database": database_check(), "disk": disk_check()}
     if checks["database"]["ok"]:  # the others read the database
         checks.update(records=records_check(), backup=task_check("backup", max_age),
                       verify=task_check("verify", max_age))
+    return checks
+
+
+@bp.get("/healthz")
+def healthz():
+    # Anyone may ask, and each answer writes to the database: within a few seconds a process gives the answer
+    # it has, so a flood of requests cannot keep the writers of real events waiting.
+    fresh_for = float(current_app.config.get("HEALTH_CACHE_SECONDS", 5))
+    cache = current_app.extensions.setdefault("donoharm_health", {"at": None, "checks": None,
+                                                                  "lock": threading.Lock()})
+    with cache["lock"]:
+        if cache["at"] is None or time.monotonic() - cache["at"] >= fresh_for:
+            cache["checks"], cache["at"] = run_checks(), time.monotonic()
+        checks = cache["checks"]
     healthy = all(check["ok"] for check in checks.values())
     response = jsonify({"status": "ok" if healthy else "fail", "checks": checks})
     response.status_code = 200 if healthy else 503
