@@ -409,7 +409,8 @@ def test_the_shipped_gunicorn_configuration_logs_escaped_paths(tmp_path):
         port = probe.getsockname()[1]
     log = tmp_path / "gunicorn.log"
     env = {**os.environ, "DONOHARM_INSTANCE": str(tmp_path / "instance"),
-           "DONOHARM_SECRET_KEY": "hardening-test-secret-key-" + "0" * 40, "DONOHARM_BIND": f"127.0.0.1:{port}", "DONOHARM_WORKERS": "1"}
+           "DONOHARM_SECRET_KEY": "hardening-test-secret-key-" + "0" * 40, "DONOHARM_BIND": f"127.0.0.1:{port}",
+           "DONOHARM_WORKERS": "1"}
     with log.open("w") as out:
         server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
                                    str(root / "deploy" / "gunicorn.conf.py"), "app:app"],
