@@ -79,8 +79,13 @@ def chain_position(db: Database, run_id: str) -> tuple[str, int]:
 
 def position_of(db: Database, run_id: str, head_hash: str) -> tuple[int, str] | None:
     """Where a hash stands in a run's chain: (seq, received_at) of that event, or (0, the run's) for the genesis."""
-    row = db.execute("SELECT seq, received_at FROM events WHERE run_id = ? AND hash = ?",
-                     [run_id, head_hash]).fetchone()
+    # Nearly always the run's current head (an append just answered with it): found by key, not by a scan.
+    row = db.execute("SELECT e.seq, e.received_at FROM runs r "
+                     "JOIN events e ON e.run_id = r.id AND e.seq = r.event_count "
+                     "WHERE r.id = ? AND r.head_hash = ? AND e.hash = ?", [run_id, head_hash, head_hash]).fetchone()
+    if row is None:
+        row = db.execute("SELECT seq, received_at FROM events WHERE run_id = ? AND hash = ?",
+                         [run_id, head_hash]).fetchone()
     if row is None:
         row = db.execute("SELECT 0 AS seq, received_at FROM runs WHERE id = ? AND genesis_hash = ?",
                          [run_id, head_hash]).fetchone()
