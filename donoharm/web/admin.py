@@ -92,7 +92,7 @@ def make_checkpoint():
         current_app.logger.warning("checkpoint not made: %s", error)
         flash(_("No checkpoint was made: the timestamp authority did not answer. Try again later."), "error")
         return redirect(url_for("admin.checkpoints"))
-    flash(_("Checkpoint made of %(count)d runs.", count=signed["runs"]), "success")
+    flash(ngettext("Checkpoint made of %(num)d run.", "Checkpoint made of %(num)d runs.", signed["runs"]), "success")
     if left_out:
         flash(ngettext("%(num)d run was left out because its history does not verify: see the home page.",
                        "%(num)d runs were left out because their history does not verify: see the home page.",
