@@ -261,3 +261,44 @@ def test_a_fault_is_cleared_only_once_the_run_verifies_again(app, users):
     assert cleared.exit_code == 0, cleared.output
     assert "changed outside the app" not in admin.get("/").get_data(as_text=True)
     assert acc.send(run_id, event("note", note="Synthetic note after the restore.")).status_code == 200
+
+
+def test_an_append_between_reading_the_run_and_its_events_is_not_taken_for_tampering(app, users, monkeypatch):
+    """A page read while a phone appends: the run's row and its events come from one snapshot, so the
+    cached count and head always match the events read (reading them apart once flagged a genuine run)."""
+    import uuid
+
+    from donoharm import run_service
+    from donoharm.db import runs as runs_module
+
+    acc = Api(app, "acc")
+    run_id = _run_with_notes(acc, notes=2)
+    real_get_run = runs_module.get_run
+    appended = []
+
+    def get_run_then_another_writer_appends(db, wanted):
+        run = real_get_run(db, wanted)
+        if wanted == run_id and not appended:
+            other = connect(app.config["DATABASE"])  # another request, committing its append now
+            stored = runs_db.events_of(other, run_id)
+            sealed = seal({"id": str(uuid.uuid4()), "run": run_id, "type": "note", "step": None, "value": None,
+                           "note": "Synthetic concurrent note.", "at": "2026-01-01T00:00:00.000Z",
+                           "received_at": "2026-01-01T00:00:00.000Z", "actor": "acc", "seq": len(stored) + 1},
+                          stored[-1]["hash"])
+            runs_db.insert_events(other, [sealed])
+            other.execute("UPDATE runs SET head_hash = ?, event_count = ? WHERE id = ?",
+                          [sealed["hash"], sealed["seq"], run_id])
+            other.conn.close()
+            appended.append(sealed)
+        return run
+
+    monkeypatch.setattr(runs_module, "get_run", get_run_then_another_writer_appends)
+    db = connect(app.config["DATABASE"])
+    with app.app_context():
+        run = real_get_run(db, run_id)
+        state, events = run_service.run_state(db, get_registry(), run)
+    db.conn.close()
+    assert appended and state.integrity_fault is None
+    monkeypatch.undo()
+    assert acc.get(f"/api/v1/runs/{run_id}").get_json()["integrity"]["intact"] is True
+    assert "changed outside the app" not in Api(app, "admin").get("/").get_data(as_text=True)

@@ -82,10 +82,10 @@ def clear_fault_command(run_id: str) -> None:
     from ..runs.integrity import first_fault
 
     db = get_db()
-    run = runs_db.get_run(db, run_id)
+    run, events = runs_db.run_with_events(db, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id}")
-    fault = first_fault(run, runs_db.events_of(db, run_id))
+    fault = first_fault(run, events)
     if fault is not None:
         raise click.ClickException(f"run {run_id} seq {fault.seq}: {fault.problem}; it stays on the list until "
                                    "its history verifies (restore it from a backup made before the change)")

@@ -39,8 +39,10 @@ def build(db: Database, created_at: str, organisation: str) -> tuple[dict[str, A
     """The unsigned checkpoint of every live run whose chain verifies, and the runs left out (broken)."""
     leaves, broken = [], []
     for position in integrity_db.live_chain_positions(db):
-        run = runs_db.get_run(db, position["id"])
-        if run is None or first_fault(run, runs_db.events_of(db, run["id"])) is not None:
+        run, events = runs_db.run_with_events(db, position["id"])
+        if run is None:
+            continue  # deleted since the list was read
+        if first_fault(run, events) is not None:
             broken.append(position["id"])  # never vouch for a history that does not verify
             continue
         leaves.append(leaf(run["id"], run["head_hash"], run["event_count"]))

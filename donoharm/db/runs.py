@@ -48,6 +48,18 @@ def events_of(db: Database, run_id: str) -> list[dict[str, Any]]:
     return [_event(r) for r in rows]
 
 
+def run_with_events(db: Database, run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """A run's row and its events read in one transaction, so its cached head and count match the events read
+    even while another request appends (two separate reads could see a half-way state that looks tampered)."""
+    if db.conn.in_transaction:
+        return get_run(db, run_id), events_of(db, run_id)
+    db.execute("BEGIN")
+    try:
+        return get_run(db, run_id), events_of(db, run_id)
+    finally:
+        db.execute("COMMIT")
+
+
 def find_event(db: Database, event_id: str) -> dict[str, Any] | None:
     row = db.execute("SELECT * FROM events WHERE id = ?", [event_id]).fetchone()
     return _event(row) if row else None
