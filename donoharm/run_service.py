@@ -74,8 +74,10 @@ def run_state(db: Database, registry: Registry, run: dict[str, Any]) -> tuple[Ru
     A run whose stored history no longer matches its seals is folded only up to the first bad event,
     and its state carries the fault (pages and the API say so; appends and records are refused)."""
     snapshot, events = runs_db.run_with_events(db, run["id"])
+    if snapshot is None:  # deleted since it was loaded (practice-run retention)
+        raise RunError(404, "not_found", "no such run")
     protocol = protocol_of(registry, run)
-    fault = chain_guard.check(snapshot or run, events)
+    fault = chain_guard.check(snapshot, events)
     trusted = events if fault is None else events[:max(fault.seq - 1, 0)]
     try:
         state = fold(protocol, run["created_by"], run["mode"], trusted)

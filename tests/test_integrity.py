@@ -302,3 +302,20 @@ def test_an_append_between_reading_the_run_and_its_events_is_not_taken_for_tampe
     monkeypatch.undo()
     assert acc.get(f"/api/v1/runs/{run_id}").get_json()["integrity"]["intact"] is True
     assert "changed outside the app" not in Api(app, "admin").get("/").get_data(as_text=True)
+
+
+def test_a_run_deleted_while_it_is_read_is_not_found_not_a_fault(app, users, monkeypatch):
+    from donoharm import run_service
+    from donoharm.db import runs as runs_module
+    from donoharm.run_service import RunError
+
+    acc = Api(app, "acc")
+    run_id = _run_with_notes(acc, notes=1)
+    db = connect(app.config["DATABASE"])
+    run = runs_module.get_run(db, run_id)
+    monkeypatch.setattr(runs_module, "run_with_events", lambda db, wanted: (None, []))  # purged meanwhile
+    with app.app_context(), pytest.raises(RunError) as raised:
+        run_service.run_state(db, get_registry(), run)
+    assert raised.value.status == 404
+    assert db.execute("SELECT count(*) FROM integrity_faults").fetchone()[0] == 0
+    db.conn.close()
