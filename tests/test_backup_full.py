@@ -212,26 +212,24 @@ def _rebuild(source: Path, dest: Path, change, update_manifest: bool = True) -> 
             tar.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
 
 
-def _edit_event(members):
+def _edit_database(members, statement):
+    """Run one SQL statement on the database inside an archive's members."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "edit.db"
         path.write_bytes(members["instance/donoharm.db"])
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE events SET note = 'changed afterwards' WHERE note = 'Staff arrived.'")
+        conn.execute(statement)
         conn.commit()
         conn.close()
         members["instance/donoharm.db"] = path.read_bytes()
+
+
+def _edit_event(members):
+    _edit_database(members, "UPDATE events SET note = 'changed afterwards' WHERE note = 'Staff arrived.'")
 
 
 def _record_path_outside(members):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "edit.db"
-        path.write_bytes(members["instance/donoharm.db"])
-        conn = sqlite3.connect(path)
-        conn.execute("UPDATE records SET path = '../outside/record.pdf'")
-        conn.commit()
-        conn.close()
-        members["instance/donoharm.db"] = path.read_bytes()
+    _edit_database(members, "UPDATE records SET path = '../outside/record.pdf'")
 
 
 def _record(members):

@@ -39,14 +39,16 @@ def ready(page):
     page.wait_for_selector("html[data-app=ready]", state="attached")
 
 
-def start_run(page, label="OP-TEST-001"):
+def start_run(page, label="OP-TEST-001", online=False):
+    """Start a run from the form: offline it opens on the saved page; with a signal (`online`) the server
+    creates it at once and it opens at its own address."""
     page.goto(f"{page.base}/runs/new")
     ready(page)
     page.select_option("#protocol", value=page.eval_on_selector(
         "#protocol", f"s => [...s.options].find(o => o.value.startsWith('{PROTOCOL}@')).value"))
     page.fill("#label", label)
     page.click("#start-run button[type=submit]")
-    page.wait_for_url("**/offline/runs/**")
+    page.wait_for_url("**/runs/*-*" if online else "**/offline/runs/**")
     page.wait_for_selector("#run[data-run-id]:not([data-run-id=''])")
     ready(page)
     return page.get_attribute("#run", "data-run-id")

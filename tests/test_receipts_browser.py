@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import browser_login
-from tests.test_offline import PROTOCOL, TIMEOUT, answer, ready, server_events
+from tests.test_offline import TIMEOUT, answer, ready, server_events, start_run
 
 pytestmark = pytest.mark.browser
 
@@ -39,19 +39,6 @@ def page(context, signed_app, live_server):
     return page
 
 
-def start_online(page, label="OP-TEST-001"):
-    """Start a run with a signal: it is created on the server at once and opens at its own address."""
-    page.goto(f"{page.base}/runs/new")
-    ready(page)
-    page.select_option("#protocol", value=page.eval_on_selector(
-        "#protocol", f"s => [...s.options].find(o => o.value.startsWith('{PROTOCOL}@')).value"))
-    page.fill("#label", label)
-    page.click("#start-run button[type=submit]")
-    page.wait_for_url("**/runs/*-*")
-    ready(page)
-    return page.get_attribute("#run", "data-run-id")
-
-
 def answer_step(page, index):
     """Answer the step at `index` through its form."""
     steps = page.eval_on_selector_all("li.run-step", "els => els.map(e => [e.dataset.step, e.dataset.kind])")
@@ -73,7 +60,7 @@ def answer_and_send(page, index):
 
 def test_after_a_sync_the_run_page_keeps_the_receipt_and_saves_it_for_an_auditor(page, signed_app):
     browser_login(page, page.base)
-    run_id = start_online(page)
+    run_id = start_run(page, online=True)
     assert page.locator("#run-receipt").is_hidden()  # no change sent yet: no receipt
     for index in range(3):  # each receipt replaces the one before
         answer_and_send(page, index)
@@ -101,7 +88,7 @@ def test_after_a_sync_the_run_page_keeps_the_receipt_and_saves_it_for_an_auditor
 
 def test_an_earlier_receipt_never_replaces_a_later_one(page):
     browser_login(page, page.base)
-    run_id = start_online(page)
+    run_id = start_run(page, online=True)
     answer_and_send(page, 0)
     answer_and_send(page, 1)
     page.evaluate("""async ([runId]) => {
@@ -113,7 +100,7 @@ def test_an_earlier_receipt_never_replaces_a_later_one(page):
 
 def test_receipts_go_with_the_rest_of_a_persons_data(page):
     browser_login(page, page.base)
-    run_id = start_online(page)
+    run_id = start_run(page, online=True)
     answer_and_send(page, 0)
     # Another person's receipt left on this shared phone: dropped when this person opens a page.
     page.evaluate("""async ([runId]) => {

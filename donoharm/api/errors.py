@@ -17,6 +17,19 @@ def api_error(status: int, code: str, message: str, details: Any = None):
     return response
 
 
+def rate_limited(bucket: str, config_key: str):
+    """The 429 answer (with Retry-After) when this client has used up `bucket` this minute, else None."""
+    from ..rate_limit import retry_after
+
+    wait = retry_after(bucket, config_key)
+    if wait is None:
+        return None
+    response = api_error(429, "rate_limited", f"too many verifications from here; try again in {wait} s",
+                         {"retry_after": wait})
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _is_api() -> bool:
     return request.path.startswith("/api/")
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, request
 
 from ..db import get_db
-from ..rate_limit import retry_after
 from ..records.receipting import MAX_BYTES, check_with_server
 from ..records.receipts import FORMAT, MAX_INTERMEDIATES, parse_receipt, shape_problems
-from .errors import api_error
+from .errors import api_error, rate_limited
 from .openapi import ERROR, RATE_LIMITED, register_paths
 
 bp = Blueprint("api_receipts", __name__, url_prefix="/api/v1")
@@ -20,12 +19,9 @@ bp = Blueprint("api_receipts", __name__, url_prefix="/api/v1")
 
 @bp.post("/receipts/verify")
 def verify_receipt():
-    wait = retry_after("receipts", "VERIFY_RATE_LIMIT")
-    if wait is not None:
-        response = api_error(429, "rate_limited", f"too many verifications from here; try again in {wait} s",
-                             {"retry_after": wait})
-        response.headers["Retry-After"] = str(wait)
-        return response
+    refused = rate_limited("receipts", "VERIFY_RATE_LIMIT")
+    if refused is not None:
+        return refused
     if request.content_length is not None and request.content_length > MAX_BYTES:
         return _too_large()
     data = request.stream.read(MAX_BYTES + 1)

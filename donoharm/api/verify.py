@@ -6,10 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, request
 
 from ..db import get_db
-from ..rate_limit import retry_after
 from ..records import signing_key, verify_pdf
 from ..records.verify import MAX_BYTES
-from .errors import api_error
+from .errors import api_error, rate_limited
 from .openapi import RATE_LIMITED, register_paths
 
 bp = Blueprint("api_verify", __name__, url_prefix="/api/v1")
@@ -44,12 +43,9 @@ VERDICT_SCHEMA = {
 
 @bp.post("/verify")
 def verify():
-    wait = retry_after("verify", "VERIFY_RATE_LIMIT")
-    if wait is not None:
-        response = api_error(429, "rate_limited", f"too many verifications from here; try again in {wait} s",
-                             {"retry_after": wait})
-        response.headers["Retry-After"] = str(wait)
-        return response
+    refused = rate_limited("verify", "VERIFY_RATE_LIMIT")
+    if refused is not None:
+        return refused
     length = request.content_length
     if length is not None and length > MAX_BYTES:
         return api_error(413, "too_large", f"a record is at most {MAX_BYTES // (1024 * 1024)} MB")

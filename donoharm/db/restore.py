@@ -22,11 +22,8 @@ from flask.cli import with_appcontext
 from sqlite_utils import Database
 
 from ..backup import archive, checks, swap
-from ..runs import verify_chain
-from ..runs.integrity import first_fault
 from . import connect, create_private, migrate
 from . import integrity as integrity_db
-from . import runs as runs_db
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -73,20 +70,12 @@ def holds_data(db: Database) -> bool:
 
 
 def chain_problems(db: Database) -> tuple[int, int, list[str]]:
-    """Verify every run's chain, header and cached head; return (runs, events, problems)."""
-    problems: list[str] = []
-    runs = events = 0
-    for (run_id,) in db.execute("SELECT id FROM runs ORDER BY created_at").fetchall():
-        run = runs_db.get_run(db, run_id)
-        stored = runs_db.events_of(db, run_id)
-        runs += 1
-        events += len(stored)
-        found = [f"run {run_id}: {problem}" for problem in verify_chain(run, stored)]
-        fault = None if found else first_fault(run, stored)  # the header and the cached head
-        problems.extend(found or ([f"run {run_id} seq {fault.seq}: {fault.problem}"] if fault else []))
-        if run["event_count"] != len(stored):
-            problems.append(f"run {run_id}: {len(stored)} events stored, {run['event_count']} expected")
-    return runs, events, problems
+    """Verify every run's header, chain and cached head, as `db verify` does; return (runs, events, problems)."""
+    from ..audit.verify import Report, verify_chains  # audit imports this package
+
+    report = Report()
+    verify_chains(db, report, now=None)  # a candidate, not yet this instance: nothing to tell administrators
+    return report.runs, report.events, report.problems
 
 
 @dataclass

@@ -54,10 +54,11 @@ def _event_fault(run_id: str, expected_seq: int, prev: str, event: dict[str, Any
 
 def first_fault(run: dict[str, Any], events: Sequence[dict[str, Any]], start: int = 0) -> ChainFault | None:
     """The first problem in the run's header, events (from index `start`) and cached head, or None."""
-    if start == 0 and run.get("genesis_hash") != genesis_hash(run):
+    genesis = genesis_hash(run)
+    if start == 0 and run.get("genesis_hash", genesis) != genesis:  # a stored run carries its genesis hash
         return ChainFault(0, "the run's header (label, protocol, author or start time) was changed "
                              "after the run was started")
-    prev = events[start - 1]["hash"] if start else run["genesis_hash"]
+    prev = events[start - 1]["hash"] if start else genesis
     for index in range(start, len(events)):
         fault = _event_fault(run["id"], index + 1, prev, events[index])
         if fault:
@@ -70,6 +71,12 @@ def first_fault(run: dict[str, Any], events: Sequence[dict[str, Any]], start: in
     if "head_hash" in run and run["head_hash"] != prev:
         return ChainFault(len(events), "the run's recorded head does not match its last event")
     return None
+
+
+def verify_chain(run: dict[str, Any], events: Sequence[dict[str, Any]]) -> list[str]:
+    """The problems in a run's stored chain as words: empty when every link holds, else its first fault."""
+    fault = first_fault(run, events)
+    return [] if fault is None else [fault.problem]
 
 
 class ChainGuard:
