@@ -100,7 +100,7 @@ def test_two_workers_never_take_the_same_record(signed_app, users):
 
 
 def test_a_write_that_fails_half_way_leaves_no_file(tmp_path, monkeypatch):
-    from donoharm.records.issuing import write_atomically
+    from donoharm.config import write_atomically
 
     target = tmp_path / "record.pdf"
     real_fsync = os.fsync

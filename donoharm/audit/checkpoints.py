@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from sqlite_utils import Database
 
+from ..config import write_atomically
 from ..db import integrity as integrity_db
 from ..db import runs as runs_db
 from ..records.detached import sign_document, signature_problem, signed_body
@@ -70,13 +70,7 @@ def save(instance: Path, checkpoint: dict[str, Any]) -> Path:
     target = folder(instance)
     target.mkdir(mode=0o700, exist_ok=True)
     path = target / file_name(checkpoint)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(json.dumps(checkpoint, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(checkpoint, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     return path
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import uuid
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlite_utils import Database
 
 from .. import run_service
 from ..api.v1 import run_document
+from ..config import write_atomically
 from ..db import records as records_db
 from ..db import transaction
 from ..protocols import Registry
@@ -73,24 +73,3 @@ def current_record(db: Database, registry: Registry, run: dict) -> dict | None:
         due = records_db.due_record(db, run["id"])
         return issue_record(db, registry, run["id"], due["reason"] if due else f"late issue ({run['status']})")
     return latest
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only, whole or not at all: a temporary file beside it, flushed to
-    disk, then renamed over the name. A full disk leaves no partial record behind."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the rename itself survives a power cut
-    finally:
-        os.close(folder)
