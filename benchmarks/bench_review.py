@@ -13,7 +13,7 @@ from pathlib import Path
 from donoharm import create_app
 from donoharm.auth import hash_password
 from donoharm.db import connect
-from donoharm.db import review as review_db
+from donoharm.db import summaries as summaries_db
 from donoharm.db import users as users_db
 
 PASSWORD = "benchmark passphrase 2026"
@@ -40,7 +40,7 @@ def _fill(app, runs: int) -> None:
                    [run_id, protocol.id, protocol.version, protocol.sha256, f"OP-BENCH-{i}", acc, at, at, status,
                     at, at])
         rows = [(run_id, s, rng.choice(("done", "done", "done", "na")), int(rng.random() < 0.05)) for s in steps]
-        db.conn.executemany("INSERT INTO run_steps VALUES (?, ?, ?, ?)", rows)
+        db.conn.executemany("INSERT INTO run_steps (run_id, step_id, status, deviated) VALUES (?, ?, ?, ?)", rows)
         db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
                    "returned, approved, seconds_to_submit, done_count, na_count, deviation_count) "
                    "VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
@@ -48,7 +48,7 @@ def _fill(app, runs: int) -> None:
                     int(status == "approved"), rng.uniform(600, 20000), sum(r[2] == "done" for r in rows),
                     sum(r[2] == "na" for r in rows), sum(r[3] for r in rows)])
     db.execute("COMMIT")
-    review_db.rebuild_day_totals(db)
+    summaries_db.rebuild_day_totals(db)
     db.conn.close()
 
 

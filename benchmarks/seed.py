@@ -91,7 +91,7 @@ def build(runs: int, per_run: int, out: Path) -> None:
     with app.app_context():
         protocols = [p for p in get_registry().all()]
     try:
-        from donoharm.db.review import write_summary  # summary rows the review pages read
+        from donoharm.db.summaries import write_summary  # summary rows the review pages read
     except ImportError:
         write_summary = None
     db = connect(app.config["DATABASE"])
@@ -143,7 +143,7 @@ def refresh(out: Path) -> None:
     app = create_app({"INSTANCE": out, "SECRET_KEY": "bench"})  # applies migrations added since the build
     db = connect(app.config["DATABASE"])
     try:
-        from donoharm.db import review
+        from donoharm.db import summaries as review
     except ImportError:
         review = None
     with bulk.bulk_mode(db):

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from .db import integrity as integrity_db
 from .db import protocols as protocols_db
 from .db import records as records_db
-from .db import review as review_db
+from .db import summaries as summaries_db
 from .db import runs as runs_db
 from .db import transaction
 from .protocols import Protocol, Registry
@@ -25,7 +25,9 @@ LABEL_LIMIT = 80
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 MAX_EVENTS_PER_BATCH = 500
 # A run entering one of these statuses gets a signed record: queued with the append, issued off the request.
-RECORD_STATUSES = ("submitted", "returned", "approved")
+RECORD_STATUSES = ("submitted", "returned", "approved", "follow_up", "closed")
+# After approval every accepted change is a follow-up answer, and re-issues the record.
+FOLLOW_UP_STATUSES = ("follow_up", "closed")
 # One per process: remembers which rows it has verified, so a touch re-hashes only what changed.
 chain_guard = ChainGuard()
 
@@ -249,8 +251,9 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 became_submitted = state.status == "submitted" and previous_status != "submitted"
                 runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
                                            received_at if became_submitted else None, received_at)
-                review_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
-                if state.status != previous_status and state.status in RECORD_STATUSES:
+                summaries_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
+                if (state.status != previous_status and state.status in RECORD_STATUSES) or \
+                        previous_status in FOLLOW_UP_STATUSES:
                     records_db.enqueue_due(db, run_id, state.status, head, accepted[-1]["type"], received_at)
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first

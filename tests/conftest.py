@@ -109,11 +109,20 @@ def event(type_, step=None, value=None, note=None, **extra):
             "at": datetime.now(UTC).isoformat(), **extra}
 
 
+def expected_answer(step):
+    """A valid answer to a step that raises no red flag."""
+    if step.kind == "yesno":
+        return step.expected or "yes"
+    if step.kind == "choice":
+        return next(o for o in step.option_ids() if o not in step.flag_equals)
+    if step.kind == "count":
+        return 3 if step.flag_above is None else min(3, step.flag_above)
+    return {"check": True, "time": "21:30", "text": "Done as agreed."}[step.kind]
+
+
 def complete_answers(protocol):
-    """step.set events answering every step of a protocol with a valid value."""
-    samples = {"check": True, "yesno": "yes", "count": 3, "time": "21:30", "text": "Done as agreed."}
-    return [event("step.set", s.id, s.option_ids()[0] if s.kind == "choice" else samples[s.kind])
-            for s in protocol.steps]
+    """step.set events answering every step of a protocol with a valid value that raises no red flag."""
+    return [event("step.set", s.id, expected_answer(s)) for s in protocol.steps]
 
 
 def attestation(name="Test Accompanier"):
@@ -195,3 +204,16 @@ def signed_app(app, key_folder):
         shutil.copy(path, app.instance_path)
     app.config["ORGANISATION_NAME"] = "Test Organisation"
     return app
+
+
+@pytest.fixture
+def signals_protocol(app, users):
+    """The test protocol using every harm signal (tests/protocol_factory.SIGNALS), published on the app."""
+    from donoharm import library
+    from tests.protocol_factory import signals_yaml
+
+    db = connect(app.config["DATABASE"])
+    with app.app_context():
+        protocol, _created = library.publish(db, signals_yaml(), users["trainer"])
+    db.conn.close()
+    return protocol

@@ -60,3 +60,44 @@ def accompaniment_1_2_0() -> str:
     during["steps"].append({"id": "water-and-food-offered", "text": "Were water and food offered to everyone found?",
                             "kind": "yesno", "critical": True, "expected": "yes", "sources": ["UNODC"]})
     return as_yaml(doc)
+
+
+# A protocol that uses every harm signal: an expected answer, a flagged choice, a count limit, outcome
+# measures with a denominator, and a follow-up phase due 72 hours after submission.
+SIGNALS = {
+    "id": "signals-test",
+    "version": "1.0.0",
+    "title": "Signals test protocol",
+    "summary": "A protocol used only by the tests of red flags, follow-ups and measures.",
+    "language": "en",
+    "changelog": "First published version.",
+    "sources": {"S1": "A test source"},
+    "phases": [
+        {"id": "during", "title": "During", "steps": [
+            {"id": "family-contact-safe", "text": "Was family contacted only after a risk assessment?",
+             "kind": "yesno", "critical": True, "expected": "yes", "sources": ["S1"]},
+            {"id": "placement", "text": "Where were people placed?", "kind": "choice", "critical": False,
+             "options": [{"id": "shelter", "label": "Shelter"}, {"id": "police-cell", "label": "Police cell"}],
+             "flag_when": {"equals": "police-cell"}, "sources": ["S1"]},
+            {"id": "people-present", "text": "How many people were present?", "kind": "count",
+             "critical": True, "measure": "people-present", "sources": ["S1"]},
+            {"id": "screened-in-private", "text": "How many people were screened in private?", "kind": "count",
+             "critical": False, "measure": "people-screened-in-private", "of": "people-present", "sources": ["S1"]},
+            {"id": "victims-arrested", "text": "How many people with signs of trafficking were arrested?",
+             "kind": "count", "critical": False, "measure": "potential-victims-arrested", "of": "people-present",
+             "flag_when": {"above": 0}, "sources": ["S1"]},
+        ]},
+        {"id": "follow-up", "title": "Follow-up", "follow_up": {"due_after": "72h"}, "steps": [
+            {"id": "no-removal-72h", "text": "Within 72 hours, was anyone removed or detained?", "kind": "yesno",
+             "critical": False, "expected": "no", "sources": ["S1"]},
+            {"id": "services-reachable", "text": "Are services still reachable?", "kind": "check",
+             "critical": False, "sources": ["S1"]},
+        ]},
+    ],
+}
+
+
+def signals_yaml(**changes) -> str:
+    doc = copy.deepcopy(SIGNALS)
+    doc.update(changes)
+    return as_yaml(doc)

@@ -10,7 +10,8 @@ import pytest
 
 from donoharm import create_app, oversight, run_service
 from donoharm.db import connect
-from donoharm.db import review as review_db
+from donoharm.db import oversight as oversight_db
+from donoharm.db import summaries as summaries_db
 from donoharm.library import get_registry
 from tests.conftest import attestation, complete_answers, event, login
 
@@ -127,18 +128,19 @@ def test_summary_tables_agree_with_the_fold(app, period):
         for run_id in period["runs"]:
             run = run_service.load_run(db, run_id)
             state, _events = run_service.run_state(db, registry, run)
-            stored = review_db.run_steps_of(db, run_id)
-            assert stored == {sid: (entry["status"], sid in state.deviated_steps())
+            stored = summaries_db.run_steps_of(db, run_id)
+            flagged = {flag["step"] for flag in state.red_flags()}
+            assert stored == {sid: (entry["status"], sid in state.deviated_steps(), sid in flagged)
                               for sid, entry in state.steps.items()}
-            facts = review_db.run_facts_of(db, run_id)
+            facts = summaries_db.run_facts_of(db, run_id)
             assert facts["deviation_count"] == len(state.deviations)
             assert facts["na_count"] == sum(e["status"] == "na" for e in state.steps.values())
             assert facts["approved"] == (state.status == "approved")
             assert facts["returned"] == sum(r["decision"] == "returned" for r in state.reviews)
     # The day totals kept by adding and subtracting on each append equal a recount from the summaries.
-    kept = [sorted(map(tuple, db.execute(f"SELECT * FROM {table}").fetchall())) for table in ("run_days", "step_days")]
-    review_db.rebuild_day_totals(db)
-    recounted = [sorted(map(tuple, db.execute(f"SELECT * FROM {t}").fetchall())) for t in ("run_days", "step_days")]
+    kept = [sorted(map(tuple, db.execute(f"SELECT * FROM {table}").fetchall())) for table in ("run_days", "step_days", "measure_days")]
+    summaries_db.rebuild_day_totals(db)
+    recounted = [sorted(map(tuple, db.execute(f"SELECT * FROM {t}").fetchall())) for t in ("run_days", "step_days", "measure_days")]
     assert kept == recounted and kept[1]
     db.conn.close()
 
@@ -167,7 +169,7 @@ def test_median_time_to_submission_is_exact(app, api):
     db = connect(app.config["DATABASE"])
     day = now.date().isoformat()
     since = (now - timedelta(days=1)).date().isoformat()
-    count, seconds = review_db.median_to_submit(db, since, day, PROTOCOL[0])
+    count, seconds = oversight_db.median_to_submit(db, since, day, PROTOCOL[0])
     db.conn.close()
     assert count == 3 and abs(seconds - 2 * 3600) < 60
 
@@ -178,15 +180,15 @@ def test_runs_stored_before_the_summaries_are_summarised_at_start(app, api, tmp_
     assert acc.send(run_id, *complete_answers(protocol(app)), event("deviation", None, note="Late"),
                     attestation()).status_code == 200
     db = connect(app.config["DATABASE"])
-    expected = review_db.run_facts_of(db, run_id)
+    expected = summaries_db.run_facts_of(db, run_id)
     db.execute("DELETE FROM run_steps")
     db.execute("DELETE FROM run_facts")
-    review_db.rebuild_day_totals(db)
+    summaries_db.rebuild_day_totals(db)
     db.execute("INSERT INTO review_pending VALUES (?)", [run_id])
     db.conn.close()
     create_app({"TESTING": True, "INSTANCE": tmp_path / "instance", "SECRET_KEY": "test"})
     db = connect(app.config["DATABASE"])
-    assert review_db.run_facts_of(db, run_id) == expected
-    assert review_db.pending_runs(db) == []
+    assert summaries_db.run_facts_of(db, run_id) == expected
+    assert summaries_db.pending_runs(db) == []
     assert db.execute("SELECT sum(submitted), sum(deviations) FROM run_days").fetchone()[:] == (1, 1)
     db.conn.close()

@@ -128,7 +128,7 @@ def test_submitted_run_accepts_only_review_and_review_rules():
     assert caught.value.code == "run_submitted"
     with pytest.raises(EventError) as caught:
         append(run, protocol, events, [event("review.approved", value={"acknowledged": []})], SUP)
-    assert caught.value.code == "deviations_unacknowledged"
+    assert caught.value.code == "red_flags_unacknowledged"
     with pytest.raises(EventError) as caught:
         append(run, protocol, events, [event("review.returned")], SUP)
     assert caught.value.code == "comment_required"

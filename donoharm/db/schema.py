@@ -172,9 +172,19 @@ def review_m002_day_totals(db):
                                                        seconds_to_submit);
         """
     )
-    from .review import rebuild_day_totals
-
-    rebuild_day_totals(db)  # for runs summarised before this migration
+    # For runs summarised before this migration (frozen here: the live code knows later columns).
+    db.executescript(
+        """
+        INSERT INTO run_days SELECT protocol_id, protocol_version, start_day, sum(submitted), sum(returned > 0),
+               sum(approved), sum(CASE WHEN submitted THEN deviation_count ELSE 0 END),
+               sum(CASE WHEN submitted THEN na_count ELSE 0 END)
+        FROM run_facts WHERE live = 1 GROUP BY protocol_id, protocol_version, start_day;
+        INSERT INTO step_days SELECT f.protocol_id, f.protocol_version, f.start_day, s.step_id, count(*),
+               sum(s.status = 'done'), sum(s.status = 'na'), sum(s.deviated)
+        FROM run_facts f JOIN run_steps s ON s.run_id = f.run_id WHERE f.live = 1 AND f.submitted = 1
+        GROUP BY f.protocol_id, f.protocol_version, f.start_day, s.step_id;
+        """
+    )
 
 
 @migrations()
@@ -303,5 +313,50 @@ def records_m001_due(db):
             WHERE r.status IN ('submitted', 'returned', 'approved')
               AND NOT EXISTS (SELECT 1 FROM records c
                               WHERE c.run_id = r.id AND c.status = r.status AND c.head_hash = r.head_hash);
+        """
+    )
+
+
+@migrations()
+def signals_m001_flags_follow_ups_measures(db):
+    # Harm signals (issue 16): red flags per run and step, follow-ups and their due dates, and outcome measures,
+    # kept by the append like the other summaries. Every run with events is summarised again at the next start.
+    db.executescript(
+        """
+        ALTER TABLE run_facts ADD COLUMN flag_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_facts ADD COLUMN follow_up_flag_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_facts ADD COLUMN follow_up_due_at TEXT;
+        ALTER TABLE run_facts ADD COLUMN follow_ups_due INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_facts ADD COLUMN follow_ups_on_time INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_facts ADD COLUMN follow_ups_late INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_steps ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_days ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_days ADD COLUMN flagged_runs INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_days ADD COLUMN follow_ups_due INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_days ADD COLUMN follow_ups_on_time INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_days ADD COLUMN follow_ups_late INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE step_days ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE run_measures (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            measure TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            of_value INTEGER,
+            PRIMARY KEY (run_id, measure)
+        ) WITHOUT ROWID;
+        CREATE TABLE measure_days (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            measure TEXT NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            total INTEGER NOT NULL DEFAULT 0,
+            paired_runs INTEGER NOT NULL DEFAULT 0,
+            paired_total INTEGER NOT NULL DEFAULT 0,
+            paired_of_total INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, start_day, protocol_version, measure)
+        ) WITHOUT ROWID;
+        CREATE INDEX measure_days_by_day ON measure_days (start_day);
+        CREATE INDEX run_facts_follow_ups ON run_facts (follow_up_due_at) WHERE follow_up_due_at IS NOT NULL;
+        INSERT OR IGNORE INTO review_pending SELECT id FROM runs WHERE event_count > 0;
         """
     )

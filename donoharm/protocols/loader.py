@@ -178,6 +178,12 @@ def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_,
         return [(path, f"'{name}' must be {want}, not {type(value).__name__} {value!r}")]
     if kind == "pattern" and name == "version":
         return [(path, f"version {value!r} must look like 1.0.0 (MAJOR.MINOR.PATCH)")]
+    if kind == "pattern" and name == "due_after":
+        return [(path, f"due_after {value!r} must be a number of hours or days, such as 72h or 14d")]
+    if kind == "oneOf" and name == "equals":
+        return [(path, "'equals' must be an option id or a list of option ids")]
+    if kind in ("minProperties", "maxProperties") and name == "flag_when":
+        return [(path, "'flag_when' takes exactly one of: equals (choice steps), above (count steps)")]
     if kind == "pattern" and name == "language":
         return [(path, f"language {value!r} must be a language tag such as en or es-419")]
     if kind == "pattern":
@@ -211,8 +217,57 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             for o, option_id in enumerate(option_ids):
                 if option_id in option_ids[:o]:
                     found.append((where + ("options", o, "id"), f"option id '{option_id}' is used twice"))
+            if "follow_up" in phase and step["critical"]:
+                found.append((where + ("critical",), f"step '{step['id']}' is critical, but a follow-up phase is "
+                              "answered after submission and cannot hold a critical step"))
+    found.extend(_signal_problems(data))
     found.extend(_translation_problems(data))
     found.extend(_text_problems(data, ()))
+    return found
+
+
+def _signal_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """flag_when, measure and of must fit the step they are on and name what exists."""
+    found: list[tuple[Path_, str]] = []
+    steps = {step["id"]: step for phase in data["phases"] for step in phase["steps"]}
+    measures: dict[str, str] = {}
+    for p, phase in enumerate(data["phases"]):
+        for s, step in enumerate(phase["steps"]):
+            where, kind = ("phases", p, "steps", s), step["kind"]
+            flag = step.get("flag_when", {})
+            if "equals" in flag:
+                if kind != "choice":
+                    found.append((where + ("flag_when",), f"'flag_when: equals' is for choice steps; "
+                                  f"'{step['id']}' is a {kind} step"))
+                else:
+                    wanted = flag["equals"] if isinstance(flag["equals"], list) else [flag["equals"]]
+                    options = {option["id"] for option in step["options"]}
+                    for option_id in wanted:
+                        if option_id not in options:
+                            found.append((where + ("flag_when", "equals"), f"'flag_when' names option "
+                                          f"'{option_id}', which step '{step['id']}' does not have"))
+            if "above" in flag and kind != "count":
+                found.append((where + ("flag_when",), f"'flag_when: above' is for count steps; "
+                              f"'{step['id']}' is a {kind} step"))
+            for name in ("measure", "of"):
+                if name in step and kind != "count":
+                    found.append((where + (name,), f"'{name}' is only allowed on count steps; "
+                                  f"'{step['id']}' is a {kind} step"))
+            if "measure" in step:
+                if step["measure"] in measures:
+                    found.append((where + ("measure",), f"measure '{step['measure']}' is already reported by "
+                                  f"step '{measures[step['measure']]}'"))
+                measures.setdefault(step["measure"], step["id"])
+            if "of" in step:
+                other = steps.get(step["of"])
+                if other is None:
+                    found.append((where + ("of",), f"'of' names step '{step['of']}', which the protocol "
+                                  "does not have"))
+                elif other is step:
+                    found.append((where + ("of",), "a count cannot be its own denominator"))
+                elif other["kind"] != "count":
+                    found.append((where + ("of",), f"'of' names step '{step['of']}', a {other['kind']} step; "
+                                  "the denominator must be a count step"))
     return found
 
 

@@ -43,6 +43,11 @@ class Step:
     options: tuple[Option, ...] = ()
     expected: str | None = None
     phase_id: str = ""
+    flag_equals: tuple[str, ...] = ()  # choice steps: options that raise a red flag
+    flag_above: int | None = None  # count steps: a count above this raises a red flag
+    measure: str | None = None  # count steps: the outcome measure it reports in oversight
+    of: str | None = None  # count steps: the count step that is its denominator ("x of N")
+    follow_up: bool = False  # in a follow-up phase: answered after approval, never required for submission
 
     def option_ids(self) -> tuple[str, ...]:
         return tuple(option.id for option in self.options)
@@ -59,6 +64,17 @@ class Phase:
     id: str
     title: str
     steps: tuple[Step, ...]
+    due_after_hours: int | None = None  # a follow-up phase: due this long after the run is submitted
+
+    @property
+    def follow_up(self) -> bool:
+        return self.due_after_hours is not None
+
+
+def hours_of(due_after: str) -> int:
+    """'72h' -> 72, '14d' -> 336."""
+    number, unit = int(due_after[:-1]), due_after[-1]
+    return number * 24 if unit == "d" else number
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,10 @@ class Protocol:
         return None
 
     @property
+    def follow_up_phases(self) -> tuple[Phase, ...]:
+        return tuple(phase for phase in self.phases if phase.follow_up)
+
+    @property
     def critical_steps(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step.critical)
 
@@ -119,8 +139,8 @@ class Protocol:
             return replace(step, text=own.get("text", step.text), guidance=own.get("guidance", step.guidance),
                            options=tuple(Option(o.id, labels.get(o.id, o.label)) for o in step.options))
 
-        phases = tuple(Phase(p.id, texts.get("phases", {}).get(p.id, {}).get("title", p.title),
-                             tuple(translated(s) for s in p.steps)) for p in self.phases)
+        phases = tuple(replace(p, title=texts.get("phases", {}).get(p.id, {}).get("title", p.title),
+                               steps=tuple(translated(s) for s in p.steps)) for p in self.phases)
         return replace(self, language=tag, title=texts.get("title", self.title),
                        summary=texts.get("summary", self.summary),
                        changelog=texts.get("changelog", self.changelog), phases=phases)
@@ -132,6 +152,11 @@ class Protocol:
     def to_json(self) -> dict[str, Any]:
         """Return the protocol as published, with its hash."""
         return {**json.loads(canonical_json(dict(self.document))), "sha256": self.sha256}
+
+
+def _flag_equals(step: dict[str, Any]) -> tuple[str, ...]:
+    equals = step.get("flag_when", {}).get("equals", ())
+    return (equals,) if isinstance(equals, str) else tuple(equals)
 
 
 def build_protocol(document: dict[str, Any], source: str = "") -> Protocol:
@@ -151,9 +176,15 @@ def build_protocol(document: dict[str, Any], source: str = "") -> Protocol:
                     options=tuple(Option(o["id"], o["label"]) for o in step.get("options", ())),
                     expected=step.get("expected"),
                     phase_id=phase["id"],
+                    flag_equals=_flag_equals(step),
+                    flag_above=step.get("flag_when", {}).get("above"),
+                    measure=step.get("measure"),
+                    of=step.get("of"),
+                    follow_up="follow_up" in phase,
                 )
                 for step in phase["steps"]
             ),
+            due_after_hours=hours_of(phase["follow_up"]["due_after"]) if "follow_up" in phase else None,
         )
         for phase in document["phases"]
     )

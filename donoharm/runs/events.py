@@ -10,7 +10,7 @@ from typing import Any
 from ..drawn_signature import clean_drawn_signature
 from ..protocols import Protocol, Step
 from ..text import text_problem
-from .state import RunState
+from .state import LOCKED_STATUSES, RunState
 
 EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation",
                "run.submitted", "review.returned", "review.approved")
@@ -224,8 +224,9 @@ def _attestation(value: Any) -> dict[str, Any]:
 def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: Actor) -> ValidatedEvent:
     """Check an event's meaning against the protocol, the run's state and the actor."""
     status = state.status
-    if status == "approved":
-        raise EventError("run_locked", "the run is approved and locked; nothing more can be added")
+    if status in LOCKED_STATUSES:
+        raise EventError("run_locked", f"the run is {'closed' if status == 'closed' else 'approved'} and "
+                         "locked; nothing more can be added")
     if event.type.startswith("review."):
         return _validate_review(event, state, actor)
     if actor.username != state.created_by:
@@ -233,6 +234,8 @@ def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: 
     if status == "submitted":
         raise EventError("run_submitted", "the run was submitted; it can change again only "
                          "if a supervisor returns it for correction")
+    if status == "follow_up":
+        _check_follow_up(event, protocol, state)
     if event.type == "step.set":
         step = _step(protocol, event, required=True)
         event.value = check_value(step, event.value)
@@ -261,6 +264,15 @@ def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: 
     return event
 
 
+def _check_follow_up(event: ValidatedEvent, protocol: Protocol, state: RunState) -> None:
+    """After approval only the follow-up steps can still be answered, or noted, or deviated from."""
+    step = protocol.step(event.step) if event.step else None
+    if event.type in ("step.set", "step.na", "note", "deviation") and step is not None and step.follow_up:
+        return
+    raise EventError("follow_up_only", "the run is approved; only its follow-up steps can still be answered "
+                     "(an answer can be changed by answering again)", {"steps": state.open_follow_up_steps()})
+
+
 def _validate_review(event: ValidatedEvent, state: RunState, actor: Actor) -> ValidatedEvent:
     if actor.role not in REVIEWER_ROLES:
         raise EventError("forbidden", "only supervisors and administrators review runs")
@@ -281,14 +293,16 @@ def _validate_review(event: ValidatedEvent, state: RunState, actor: Actor) -> Va
         value = event.value
         acknowledged = value.get("acknowledged") if isinstance(value, dict) else None
         if not isinstance(acknowledged, list) or set(value) != {"acknowledged"}:
-            raise EventError("invalid_value", "approval takes {\"acknowledged\": [deviation ids]}")
-        deviation_ids = {d["id"] for d in state.deviations}
-        strangers = sorted(set(acknowledged) - deviation_ids)
+            raise EventError("invalid_value", "approval takes {\"acknowledged\": [ids of red flags]}")
+        flags = state.red_flags()
+        strangers = sorted(set(acknowledged) - {flag["id"] for flag in flags})
         if strangers:
-            raise EventError("invalid_value", "approval acknowledges deviations this run does not have",
+            raise EventError("invalid_value", "approval acknowledges red flags this run does not have",
                              {"unknown": strangers})
-        unacknowledged = [d["id"] for d in state.deviations if d["id"] not in acknowledged]
+        unacknowledged = [flag for flag in flags if flag["id"] not in acknowledged]
         if unacknowledged:
-            raise EventError("deviations_unacknowledged", "acknowledge every deviation before approving",
-                             {"deviations": unacknowledged})
+            raise EventError("red_flags_unacknowledged", "acknowledge every red flag (flagged answers and "
+                             "deviations) before approving", {"flags": unacknowledged,
+                                                             "deviations": [f["id"] for f in unacknowledged
+                                                                            if f["kind"] == "deviation"]})
     return event

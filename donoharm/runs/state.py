@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..protocols import Protocol
+from .flags import red_flags
 
-STATUSES = ("in_progress", "submitted", "returned", "approved")
+# approved: reviewed and locked. A protocol with follow-up phases goes from approval to follow_up, where only
+# its follow-up steps can still be answered, and to closed (locked) once every one of them is answered.
+STATUSES = ("in_progress", "submitted", "returned", "approved", "follow_up", "closed")
+LOCKED_STATUSES = ("approved", "closed")
 STEP_ANSWERS = ("step.set", "step.cleared", "step.na")
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _made_before(at: str, current_at: str | None) -> bool:
@@ -72,8 +80,12 @@ class RunState:
             self.reviews.append({**entry, "decision": "returned", "comment": event.get("note")})
         elif kind == "review.approved":
             self.status = "approved"
+            if self.protocol.follow_up_phases:
+                self.status = "follow_up" if self.open_follow_up_steps() else "closed"
             self.reviews.append({**entry, "decision": "approved", "comment": event.get("note"),
                                  "acknowledged": event["value"]["acknowledged"]})
+        if self.status == "follow_up" and not self.open_follow_up_steps():
+            self.status = "closed"
         self.last_event_at = event["at"]
 
     def deviated_steps(self) -> set[str]:
@@ -84,6 +96,40 @@ class RunState:
         covered = self.deviated_steps()
         return [step.id for step in self.protocol.critical_steps
                 if self.steps[step.id]["status"] == "todo" and step.id not in covered]
+
+    def open_follow_up_steps(self) -> list[str]:
+        return [step.id for phase in self.protocol.follow_up_phases for step in phase.steps
+                if self.steps[step.id]["status"] == "todo"]
+
+    def follow_ups(self) -> list[dict[str, Any]]:
+        """Each follow-up phase: when it is due (counted from the first submission), what is still open,
+        and when it was done (the device time of its last answer) and whether that was on time."""
+        found = []
+        submitted = datetime.fromisoformat(self.submissions[0]["at"]) if self.submissions else None
+        for phase in self.protocol.follow_up_phases:
+            due = submitted + timedelta(hours=phase.due_after_hours) if submitted else None
+            open_steps = [step.id for step in phase.steps if self.steps[step.id]["status"] == "todo"]
+            done = None
+            if not open_steps:
+                done = max(datetime.fromisoformat(self.steps[step.id]["at"]) for step in phase.steps)
+            found.append({"phase": phase.id, "due_after_hours": phase.due_after_hours,
+                          "due_at": utc_iso(due) if due else None, "open": open_steps,
+                          "done_at": utc_iso(done) if done else None,
+                          "on_time": (done <= due) if done and due else None})
+        return found
+
+    def measures(self) -> dict[str, tuple[int, int | None]]:
+        """Each answered outcome measure: (its count, the count of its denominator step or None)."""
+        found = {}
+        for step in self.protocol.steps:
+            entry = self.steps[step.id]
+            if step.measure and entry["status"] == "done":
+                of = self.steps.get(step.of) if step.of else None
+                found[step.measure] = (entry["value"], of["value"] if of and of["status"] == "done" else None)
+        return found
+
+    def red_flags(self) -> list[dict[str, Any]]:
+        return red_flags(self.protocol, self.steps, self.deviations)
 
     def unexpected_answers(self) -> list[str]:
         """Yes/no steps answered otherwise than the protocol expects."""
@@ -107,6 +153,8 @@ class RunState:
             "missing_critical": missing,
             "complete": not missing,
             "unexpected_answers": self.unexpected_answers(),
+            "red_flags": self.red_flags(),
+            "follow_ups": self.follow_ups(),
             "superseded": self.superseded,
         }
 

@@ -14,6 +14,7 @@ from . import (
     pwa,
     review,
     runs,
+    signals,
 )
 
 
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(practice.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(oversight.bp)
+    app.register_blueprint(signals.bp)

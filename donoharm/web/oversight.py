@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from .. import oversight
 from ..auth import roles_required
 from ..db import get_db
-from ..db import review as review_db
+from ..db import oversight as oversight_db
 from ..library import get_registry
 
 bp = Blueprint("oversight", __name__)
@@ -48,11 +48,11 @@ def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
     """Read the period's summary rows and combine them."""
     db, first, last = get_db(), since.isoformat(), until.isoformat()
     return oversight.build_figures(
-        review_db.started_by_version(db, first, last, protocol or None),
-        review_db.outcomes_by_version(db, first, last, protocol or None),
-        lambda key: review_db.median_to_submit(db, first, last, key[0] if key else protocol or None,
+        oversight_db.started_by_version(db, first, last, protocol or None),
+        oversight_db.outcomes_by_version(db, first, last, protocol or None),
+        lambda key: oversight_db.median_to_submit(db, first, last, key[0] if key else protocol or None,
                                                key[1] if key else None),
-        review_db.step_figures(db, first, last, protocol or None),
+        oversight_db.step_figures(db, first, last, protocol or None),
         step_text, current_app.config["OVERSIGHT_MIN_COUNT"])
 
 

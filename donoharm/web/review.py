@@ -22,6 +22,7 @@ from .. import run_service
 from ..auth import roles_required
 from ..db import connect, get_db, transaction
 from ..db import review as review_db
+from ..db import summaries as summaries_db
 from ..library import get_registry
 from ..run_service import RunError
 from ..runs import EventError
@@ -38,7 +39,7 @@ def summarise_pending(state) -> None:
     db = connect(app.config["DATABASE"])
     try:
         registry = app.extensions["donoharm.registry"]
-        for run_id in review_db.pending_runs(db):
+        for run_id in summaries_db.pending_runs(db):
             with transaction(db):
                 try:
                     run = run_service.load_run(db, run_id)
@@ -46,8 +47,8 @@ def summarise_pending(state) -> None:
                 except RunError as error:  # e.g. its protocol version is not on this server
                     app.logger.warning("run %s not summarised for review: %s", run_id, error.message)
                 else:
-                    review_db.write_summary(db, run, run_state)
-                review_db.clear_pending(db, run_id)
+                    summaries_db.write_summary(db, run, run_state)
+                summaries_db.clear_pending(db, run_id)
     finally:
         db.conn.close()
 REVIEWERS = ("supervisor", "admin")
