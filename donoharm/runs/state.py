@@ -79,9 +79,8 @@ class RunState:
             self.status = "returned"
             self.reviews.append({**entry, "decision": "returned", "comment": event.get("note")})
         elif kind == "review.approved":
-            self.status = "approved"
-            if self.protocol.follow_up_phases:
-                self.status = "follow_up" if self.open_follow_up_steps() else "closed"
+            # With follow-up phases, approval opens the follow-up (closed at once below if all is answered).
+            self.status = "follow_up" if self.protocol.follow_up_phases else "approved"
             self.reviews.append({**entry, "decision": "approved", "comment": event.get("note"),
                                  "acknowledged": event["value"]["acknowledged"]})
         if self.status == "follow_up" and not self.open_follow_up_steps():

@@ -17,8 +17,7 @@ from ..protocols import Protocol
 from ..runs import fold
 
 bp = Blueprint("practice", __name__)
-STATUS_LABELS = {"in_progress": _l("in progress"), "submitted": _l("submitted"), "returned": _l("returned"),
-                 "approved": _l("approved")}
+STATUS_LABELS = {"in_progress": _l("in progress"), "submitted": _l("submitted")}  # practice runs are never reviewed
 
 
 @bp.app_template_filter("practice_time")
@@ -61,7 +60,7 @@ def assess(run: dict, protocol: Protocol | None, events: list[dict]) -> Practice
             found.missed.append(step.id)
         elif status == "na":
             found.na.append(step.id)
-    found.unexpected = state.unexpected_answers()
+    found.unexpected = [flag["step"] for flag in state.red_flags() if flag["kind"] == "answer"]  # red-flag answers
     return found
 
 
