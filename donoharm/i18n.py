@@ -43,4 +43,17 @@ def init_app(app: Flask) -> None:
     def language_context():
         from flask_babel import get_locale
 
-        return {"html_lang": str(get_locale() or DEFAULT_LANGUAGE), "languages": LANGUAGES}
+        return {"html_lang": str(get_locale() or DEFAULT_LANGUAGE), "languages": LANGUAGES,
+                "language_name": language_name}
+
+
+def language_name(tag: str) -> str:
+    """A language tag's name in the reader's language ('es' -> 'Spanish' for an English page), else the tag."""
+    from babel import Locale, UnknownLocaleError
+    from flask_babel import get_locale
+
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(get_locale() or DEFAULT_LANGUAGE)
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return name[:1].upper() + name[1:] if name else tag

@@ -9,7 +9,8 @@ from typing import Any
 from .model import Protocol, Step
 
 # The step fields a trainer changes, in the order a comparison lists them.
-FIELDS = ("text", "kind", "critical", "options", "guidance", "expected", "sources")
+FIELDS = ("text", "kind", "critical", "options", "guidance", "expected", "flag_equals", "flag_above", "measure", "of",
+          "sources")
 # Fields whose change is shown as a word-level redline rather than old -> new.
 TEXT_FIELDS = ("text", "guidance")
 # Words and punctuation marks, each with the whitespace after it, so a redline never matches a lone
@@ -60,8 +61,8 @@ def redline(old: str, new: str) -> list[Segment]:
 def _value(step: Step, name: str) -> Any:
     if name == "options":
         return [{"id": o.id, "label": o.label} for o in step.options]
-    if name == "sources":
-        return list(step.sources)
+    if name in ("sources", "flag_equals"):
+        return list(getattr(step, name))
     return getattr(step, name)
 
 
@@ -134,6 +135,34 @@ class ProtocolDiff:
             "changed": [c.to_json() for c in self.changed],
             "protocol_changes": {k: {"from": a, "to": b} for k, (a, b) in self.meta.items()},
         }
+
+
+@dataclass(frozen=True)
+class StaleTranslation:
+    """A step whose original text changed while its translation into `language` stayed as it was."""
+
+    step: Step
+    language: str
+    field: str
+
+
+def stale_translations(old: Protocol, new: Protocol) -> list[StaleTranslation]:
+    """Translated texts that may be out of date: the step's original text or guidance changed from `old` to
+    `new`, but the translation of that field is word for word the previous version's."""
+    old_steps = {s.id: s for s in old.steps}
+    old_texts = old.document.get("translations", {})
+    found = []
+    for language, texts in new.document.get("translations", {}).items():
+        before = old_texts.get(language, {}).get("steps", {})
+        for step in new.steps:
+            previous = old_steps.get(step.id)
+            translated = texts.get("steps", {}).get(step.id, {})
+            for name in ("text", "guidance"):
+                if previous is None or getattr(previous, name) == getattr(step, name) or name not in translated:
+                    continue
+                if before.get(step.id, {}).get(name) == translated[name]:
+                    found.append(StaleTranslation(step, language, name))
+    return found
 
 
 def compare(old: Protocol, new: Protocol) -> ProtocolDiff:

@@ -14,6 +14,7 @@ from ..auth import roles_required
 from ..db import get_db
 from ..protocols import MAX_BYTES, ConflictError, Problem, Protocol, ProtocolError, load_text
 from ..protocols.diff import compare as compare_versions
+from ..protocols.diff import stale_translations
 from ..trainer_forms import LifecycleForm, ProtocolUploadForm, PublishForm
 from .protocols import FIELD_LABELS, KIND_LABELS, previous_version
 
@@ -83,6 +84,7 @@ def new():
                                make_current=True)
     return render_template("protocols/preview.html", protocol=protocol, known=known, previous=previous,
                            diff=compare_versions(previous, protocol) if previous else None,
+                           stale=stale_translations(previous, protocol) if previous else [],
                            publish_form=publish_form, edit_form=form, kind_labels=KIND_LABELS,
                            field_labels=FIELD_LABELS, registry=registry,
                            others=[v for v in registry.versions(protocol.id) if v.version != protocol.version])
