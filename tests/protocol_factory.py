@@ -44,13 +44,13 @@ def as_yaml(doc) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def accompaniment_1_2_0() -> str:
-    """The shipped accompaniment protocol 1.1.0 as a 1.2.0 with one changed and one added step."""
+def accompaniment_1_3_0() -> str:
+    """The shipped accompaniment protocol 1.1.0 as a 1.3.0 with one changed and one added step."""
     from pathlib import Path
 
     source = Path(__file__).resolve().parent.parent / "protocols" / "social-worker-accompaniment" / "1.1.0.yaml"
     doc = yaml.safe_load(source.read_text("utf-8"))
-    doc["version"] = "1.2.0"
+    doc["version"] = "1.3.0"
     doc["changelog"] = ("Changes since 1.1.0: arrival-time asks when the social worker arrived; "
                         "new step water-and-food-offered.")
     entry = next(p for p in doc["phases"] if p["id"] == "entry")

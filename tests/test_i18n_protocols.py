@@ -14,9 +14,12 @@ from donoharm.protocols import load_file
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [("immigration-separation", "1.0.0", "1.0.1"), ("non-coerced-adults", "1.0.0", "1.0.1"),
               ("social-worker-accompaniment", "1.1.0", "1.1.1")]
-# The versions that correct the Spanish and Khmer texts and add French and Thai: the latest of each protocol.
+# The versions that correct the Spanish and Khmer texts and add French and Thai.
 CORRECTED = [("immigration-separation", "1.0.1", "1.0.2"), ("non-coerced-adults", "1.0.1", "1.0.2"),
              ("social-worker-accompaniment", "1.1.1", "1.1.2")]
+# The versions that add red flags, measures and follow-ups, in every language: the latest of each protocol.
+SIGNALLED = [("immigration-separation", "1.0.2", "1.1.0"), ("non-coerced-adults", "1.0.2", "1.1.0"),
+             ("social-worker-accompaniment", "1.1.2", "1.2.0")]
 ALL_LANGUAGES = ("en", "es", "fr", "km", "th")
 KHMER = re.compile("[\u1780-\u17ff]")
 THAI = re.compile("[\u0e00-\u0e7f]")
@@ -74,7 +77,7 @@ def test_corrected_version_keeps_every_step_and_adds_french_and_thai(pid, before
         assert note in new.in_language(language).changelog, language
 
 
-@pytest.mark.parametrize("pid,before,after", TRANSLATED + CORRECTED)
+@pytest.mark.parametrize("pid,before,after", TRANSLATED + CORRECTED + SIGNALLED)
 @pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
 def test_every_text_is_translated(pid, before, after, language):
     """Every title, step text, guidance and option label of the version, in the language's own words."""
@@ -101,7 +104,7 @@ def test_every_text_is_translated(pid, before, after, language):
             assert len(script.findall(text)) > 3 * len("".join(LATIN_WORD.findall(text))), text
 
 
-@pytest.mark.parametrize("pid,before,after", CORRECTED)
+@pytest.mark.parametrize("pid,before,after", SIGNALLED)
 def test_the_latest_version_is_current_so_new_runs_get_every_language(app, pid, before, after):
     assert app.extensions["donoharm.registry"].current(pid).version == after
 
@@ -153,7 +156,7 @@ def test_a_version_without_the_readers_language_says_so_and_shows_the_original(c
 
 
 @pytest.mark.parametrize("language", ["fr", "th"])
-@pytest.mark.parametrize("pid,before,after", CORRECTED)
+@pytest.mark.parametrize("pid,before,after", CORRECTED + SIGNALLED)
 def test_french_and_thai_readers_see_the_latest_version_in_their_language(client, pid, before, after, language):
     page = html.unescape(client.get(f"/protocols/{pid}/{after}", headers={"Accept-Language": language})
                          .get_data(as_text=True))

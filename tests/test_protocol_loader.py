@@ -30,15 +30,19 @@ def test_the_three_protocols_ship_with_their_versions():
     ids = {path.parent.name for path in SHIPPED}
     assert ids == {"social-worker-accompaniment", "immigration-separation", "non-coerced-adults"}
     versions = sorted(p.stem for p in SHIPPED if p.parent.name == "social-worker-accompaniment")
-    assert versions == ["1.0.0", "1.1.0", "1.1.1", "1.1.2"]  # 1.1.1 and 1.1.2 change translations only
+    # 1.1.1 and 1.1.2 change translations only; 1.2.0 adds red flags, measures and a follow-up
+    assert versions == ["1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.2.0"]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_shipped_protocol_is_valid_and_complete(path):
     protocol = load_file(path, ROOT)
     assert (protocol.id, protocol.version) == (path.parent.name, path.stem)
-    assert 12 <= len(protocol.steps) <= 25
-    assert [phase.id for phase in protocol.phases] == ["before", "entry", "during", "after"]
+    # The four phases of the operation, then any follow-up phase (answered after approval).
+    operation = [phase for phase in protocol.phases if not phase.follow_up]
+    assert 12 <= sum(len(phase.steps) for phase in operation) <= 25
+    assert [phase.id for phase in operation] == ["before", "entry", "during", "after"]
+    assert protocol.phases[:4] == tuple(operation)
     assert protocol.critical_steps, "every protocol marks its critical steps"
     for step in protocol.steps:
         assert step.sources

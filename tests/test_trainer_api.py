@@ -5,7 +5,7 @@ from pathlib import Path
 
 from donoharm.db import connect
 from donoharm.protocols import MAX_BYTES
-from tests.protocol_factory import accompaniment_1_2_0, as_yaml, document
+from tests.protocol_factory import accompaniment_1_3_0, as_yaml, document
 
 
 def post_yaml(client, text, content_type="application/yaml"):
@@ -22,14 +22,14 @@ def uploads(app):
 
 def test_trainer_publishes_a_version_and_it_is_listed(api, app):
     trainer = api("trainer")
-    response = trainer.client.post("/api/v1/protocols", data=accompaniment_1_2_0(),
+    response = trainer.client.post("/api/v1/protocols", data=accompaniment_1_3_0(),
                                    headers={"X-CSRFToken": trainer.csrf, "Content-Type": "application/yaml"})
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert (body["id"], body["version"], body["created"]) == ("social-worker-accompaniment", "1.2.0", True)
+    assert (body["id"], body["version"], body["created"]) == ("social-worker-accompaniment", "1.3.0", True)
     listed = {(p["id"], p["version"]): p for p in trainer.get("/api/v1/protocols").get_json()}
-    assert listed[("social-worker-accompaniment", "1.2.0")]["sha256"] == body["sha256"]
-    one = trainer.get("/api/v1/protocols/social-worker-accompaniment/1.2.0").get_json()
+    assert listed[("social-worker-accompaniment", "1.3.0")]["sha256"] == body["sha256"]
+    one = trainer.get("/api/v1/protocols/social-worker-accompaniment/1.3.0").get_json()
     assert one["sha256"] == body["sha256"]
     assert any(s["id"] == "water-and-food-offered" for p in one["phases"] for s in p["steps"])
 
@@ -37,10 +37,10 @@ def test_trainer_publishes_a_version_and_it_is_listed(api, app):
 def test_same_content_again_is_acknowledged_and_stored_once(api, app):
     trainer = api("trainer")
     headers = {"X-CSRFToken": trainer.csrf}
-    first = trainer.client.post("/api/v1/protocols", data=accompaniment_1_2_0(), headers=headers)
+    first = trainer.client.post("/api/v1/protocols", data=accompaniment_1_3_0(), headers=headers)
     # Re-indented YAML with keys in another order is the same content (same canonical sha256).
     import yaml
-    reordered = yaml.safe_dump(yaml.safe_load(accompaniment_1_2_0()), sort_keys=True, indent=4)
+    reordered = yaml.safe_dump(yaml.safe_load(accompaniment_1_3_0()), sort_keys=True, indent=4)
     again = trainer.client.post("/api/v1/protocols", data=reordered, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["sha256"] == first.get_json()["sha256"]
@@ -111,9 +111,9 @@ def test_other_roles_get_403_and_anonymous_401(api, app, client):
 
 def test_diff_between_shipped_and_uploaded_versions(api):
     trainer = api("trainer")
-    trainer.client.post("/api/v1/protocols", data=accompaniment_1_2_0(), headers={"X-CSRFToken": trainer.csrf})
+    trainer.client.post("/api/v1/protocols", data=accompaniment_1_3_0(), headers={"X-CSRFToken": trainer.csrf})
     reader = api("acc")
-    diff = reader.get("/api/v1/protocols/social-worker-accompaniment/diff?from=1.1.0&to=1.2.0").get_json()
+    diff = reader.get("/api/v1/protocols/social-worker-accompaniment/diff?from=1.1.0&to=1.3.0").get_json()
     assert [s["id"] for s in diff["added"]] == ["water-and-food-offered"]
     assert diff["removed"] == [] and diff["moved"] == []
     assert [c["id"] for c in diff["changed"]] == ["arrival-time"]

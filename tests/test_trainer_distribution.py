@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import csrf_from, login
-from tests.protocol_factory import accompaniment_1_2_0
+from tests.protocol_factory import accompaniment_1_3_0
 from tests.test_trainer_pages import SWA, check, publish, signed_in
 
 
@@ -75,39 +75,39 @@ def test_original_yaml_is_exported_unchanged(app, users):
     client = signed_in(app, "trainer")
     shipped = (Path(app.config["PROTOCOLS_DIR"]) / SWA / "1.1.0.yaml").read_text("utf-8")
     assert client.get(f"/protocols/{SWA}/1.1.0/source.yaml").get_data(as_text=True) == shipped
-    uploaded = accompaniment_1_2_0() + "# a trainer's comment is kept too\n"
+    uploaded = accompaniment_1_3_0() + "# a trainer's comment is kept too\n"
     publish(client, uploaded)
-    exported = client.get(f"/protocols/{SWA}/1.2.0/source.yaml")
+    exported = client.get(f"/protocols/{SWA}/1.3.0/source.yaml")
     assert exported.get_data(as_text=True) == uploaded
     assert "attachment" in exported.headers["Content-Disposition"]
 
 
-def test_done_when_trainer_publishes_1_2_0_and_the_next_run_uses_it(app, users, api, tmp_path):
+def test_done_when_trainer_publishes_1_3_0_and_the_next_run_uses_it(app, users, api, tmp_path):
     accompanier = api("acc")
     older_run = accompanier.start_run(SWA, "1.1.0", label="OP-TEST-001")
     older_sha = accompanier.get(f"/api/v1/runs/{older_run}").get_json()["run"]["protocol_sha256"]
 
     trainer = signed_in(app, "trainer")
     # Sees the redline against 1.1.0 before publishing, and on the compare page after.
-    preview = check(trainer, accompaniment_1_2_0(), against="1.1.0").get_data(as_text=True)
-    assert "Check social-worker-accompaniment 1.2.0 before publishing" in preview
+    preview = check(trainer, accompaniment_1_3_0(), against="1.1.0").get_data(as_text=True)
+    assert "Check social-worker-accompaniment 1.3.0 before publishing" in preview
     assert "Compared with 1.1.0" in preview
     assert "NGO team arrive</del>" in preview.replace('<span class="visually-hidden">]</span>', "")
     assert 'id="added-water-and-food-offered"' in preview
-    assert publish(trainer, accompaniment_1_2_0()).status_code == 302
-    compare = trainer.get(f"/protocols/{SWA}/compare?from=1.1.0&to=1.2.0").get_data(as_text=True)
+    assert publish(trainer, accompaniment_1_3_0()).status_code == 302
+    compare = trainer.get(f"/protocols/{SWA}/compare?from=1.1.0&to=1.3.0").get_data(as_text=True)
     assert "NGO team arrive" in compare and "social worker reach the venue" in compare
     assert 'id="added-water-and-food-offered"' in compare
-    handout = words(pdf_text(trainer.get(f"/protocols/{SWA}/1.2.0/handout.pdf").data, tmp_path))
+    handout = words(pdf_text(trainer.get(f"/protocols/{SWA}/1.3.0/handout.pdf").data, tmp_path))
     assert "Were water and food offered to everyone found?" in handout
 
-    # The accompanier's next run defaults to the current version, 1.2.0 ...
+    # The accompanier's next run defaults to the current version, 1.3.0 ...
     registry = app.extensions["donoharm.registry"]
-    assert registry.current(SWA).version == "1.2.0"
+    assert registry.current(SWA).version == "1.3.0"
     listed = {(p["id"], p["version"]): p["status"] for p in accompanier.get("/api/v1/protocols").get_json()}
-    assert listed[(SWA, "1.2.0")] == "current"
-    next_run = accompanier.start_run(SWA, "1.2.0", label="OP-TEST-002")
-    assert accompanier.get(f"/api/v1/runs/{next_run}").get_json()["run"]["protocol_version"] == "1.2.0"
+    assert listed[(SWA, "1.3.0")] == "current"
+    next_run = accompanier.start_run(SWA, "1.3.0", label="OP-TEST-002")
+    assert accompanier.get(f"/api/v1/runs/{next_run}").get_json()["run"]["protocol_version"] == "1.3.0"
     # ... while the older run still shows 1.1.0 with its pinned hash, and still takes events.
     older = accompanier.get(f"/api/v1/runs/{older_run}").get_json()
     assert (older["run"]["protocol_version"], older["run"]["protocol_sha256"]) == ("1.1.0", older_sha)
@@ -168,10 +168,10 @@ def test_uploaded_file_with_windows_line_ends_is_exported_byte_for_byte(app, use
     import re
 
     client = signed_in(app, "trainer")
-    text = accompaniment_1_2_0().replace("\n", "\r\n")
+    text = accompaniment_1_3_0().replace("\n", "\r\n")
     page = check(client, file=text).get_data(as_text=True)
     form = page.split('action="/protocols/new/publish">')[1].split("</form>")[0]
     data = dict(re.findall(r'<input id="(csrf_token|payload)" name="[^"]+" type="hidden" value="([^"]*)"', form))
     assert client.post("/protocols/new/publish", data=data).status_code == 302
-    exported = client.get(f"/protocols/{SWA}/1.2.0/source.yaml").data
+    exported = client.get(f"/protocols/{SWA}/1.3.0/source.yaml").data
     assert exported == text.encode("utf-8")

@@ -7,7 +7,7 @@ import re
 
 from donoharm.db import connect
 from tests.conftest import csrf_from, login
-from tests.protocol_factory import accompaniment_1_2_0, as_yaml, document
+from tests.protocol_factory import accompaniment_1_3_0, as_yaml, document
 
 SWA = "social-worker-accompaniment"
 
@@ -54,7 +54,7 @@ def test_only_trainers_and_admins_reach_the_upload_page(app, users):
 
 def test_valid_paste_shows_preview_and_redline_against_the_previous_version(app, users):
     client = signed_in(app, "trainer")
-    response = check(client, accompaniment_1_2_0())
+    response = check(client, accompaniment_1_3_0())
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     newest_shipped = app.extensions["donoharm.registry"].versions(SWA)[0].version
@@ -111,11 +111,11 @@ def test_publish_needs_csrf(app, users):
 
 def test_publish_as_current_then_retire_and_reinstate(app, users):
     client = signed_in(app, "trainer")
-    response = publish(client, accompaniment_1_2_0())
-    assert response.status_code == 302 and response.location.endswith(f"/protocols/{SWA}/1.2.0")
-    assert stored(app) == [(SWA, "1.2.0")]
+    response = publish(client, accompaniment_1_3_0())
+    assert response.status_code == 302 and response.location.endswith(f"/protocols/{SWA}/1.3.0")
+    assert stored(app) == [(SWA, "1.3.0")]
     listed = {(p["id"], p["version"]): p["status"] for p in client.get("/api/v1/protocols").get_json()}
-    assert listed[(SWA, "1.2.0")] == "current" and listed[(SWA, "1.1.0")] == "published"
+    assert listed[(SWA, "1.3.0")] == "current" and listed[(SWA, "1.1.0")] == "published"
 
     token = csrf_from(client, f"/protocols/{SWA}/1.1.0")
     assert client.post(f"/protocols/{SWA}/1.1.0/retire").status_code == 400  # no CSRF token
@@ -127,7 +127,7 @@ def test_publish_as_current_then_retire_and_reinstate(app, users):
     assert client.post(f"/protocols/{SWA}/1.1.0/reinstate", data={"csrf_token": token}).status_code == 302
     assert client.post(f"/protocols/{SWA}/1.1.0/current", data={"csrf_token": token}).status_code == 302
     listed = {(p["id"], p["version"]): p["status"] for p in client.get("/api/v1/protocols").get_json()}
-    assert listed[(SWA, "1.1.0")] == "current" and listed[(SWA, "1.2.0")] == "published"
+    assert listed[(SWA, "1.1.0")] == "current" and listed[(SWA, "1.3.0")] == "published"
 
 
 def test_accompaniers_cannot_change_the_lifecycle(app, users):
@@ -141,17 +141,17 @@ def test_accompaniers_cannot_change_the_lifecycle(app, users):
 
 def test_republishing_the_same_content_changes_nothing(app, users):
     client = signed_in(app, "trainer")
-    publish(client, accompaniment_1_2_0())
-    again = check(client, accompaniment_1_2_0()).get_data(as_text=True)
+    publish(client, accompaniment_1_3_0())
+    again = check(client, accompaniment_1_3_0()).get_data(as_text=True)
     assert "This exact version is already published" in again
-    publish(client, accompaniment_1_2_0())
-    assert stored(app) == [(SWA, "1.2.0")]
+    publish(client, accompaniment_1_3_0())
+    assert stored(app) == [(SWA, "1.3.0")]
 
 
 def test_badge_for_versions_published_since_the_last_visit(app, users):
     reader = signed_in(app, "acc")
     assert "since your last visit" not in reader.get("/protocols").get_data(as_text=True)
-    publish(signed_in(app, "trainer"), accompaniment_1_2_0())
+    publish(signed_in(app, "trainer"), accompaniment_1_3_0())
     page = reader.get("/protocols").get_data(as_text=True)
     assert "1 version was published since your last visit." in page
     assert 'tag-new' in page
@@ -174,7 +174,7 @@ def test_compare_page_lists_changes_and_both_changelogs(app, users):
 
 def test_preview_can_compare_with_a_chosen_version(app, users):
     client = signed_in(app, "trainer")
-    page = check(client, accompaniment_1_2_0(), against="1.0.0").get_data(as_text=True)
+    page = check(client, accompaniment_1_3_0(), against="1.0.0").get_data(as_text=True)
     assert "Compared with 1.0.0" in page
     assert 'id="added-belongings-kept"' in page  # added in 1.1.0, so new against 1.0.0
     assert '<option value="1.0.0" selected>' in page

@@ -148,6 +148,11 @@ def _field_name(path: Path_) -> str:
     return names[-1] if names else "document"
 
 
+# How the signal mappings look, for a message when something else stands in their place.
+SHAPES = {"flag_when": "{above: 0} (count steps) or {equals: option-id} (choice steps)",
+          "follow_up": "{due_after: 72h}"}
+
+
 def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_, str]]:
     """Translate one schema error into messages a trainer understands."""
     path = tuple(error.absolute_path)
@@ -171,6 +176,11 @@ def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_,
     if kind == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
         return [(path, f"'{name}' must be one of: {allowed} (got {value!r})")]
+    if kind in ("type", "pattern") and name == "due_after":
+        return [(path, f"due_after {value!r} must be a whole number of hours or days, from 1, followed by h or d, "
+                       "such as 72h or 14d")]
+    if kind == "type" and name in SHAPES and error.validator_value == "object":
+        return [(path, f"'{name}' must be a mapping such as {SHAPES[name]}, not {type(value).__name__} {value!r}")]
     if kind == "type":
         expected = {"string": "text", "boolean": "true or false", "array": "a list",
                     "object": "a mapping of fields", "integer": "a whole number"}
@@ -178,12 +188,14 @@ def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_,
         return [(path, f"'{name}' must be {want}, not {type(value).__name__} {value!r}")]
     if kind == "pattern" and name == "version":
         return [(path, f"version {value!r} must look like 1.0.0 (MAJOR.MINOR.PATCH)")]
-    if kind == "pattern" and name == "due_after":
-        return [(path, f"due_after {value!r} must be a number of hours or days, such as 72h or 14d")]
     if kind == "oneOf" and name == "equals":
         return [(path, "'equals' must be an option id or a list of option ids")]
     if kind in ("minProperties", "maxProperties") and name == "flag_when":
         return [(path, "'flag_when' takes exactly one of: equals (choice steps), above (count steps)")]
+    if kind == "minimum":
+        return [(path, f"'{name}' must be {error.validator_value} or more (got {value!r})")]
+    if kind == "maximum":
+        return [(path, f"'{name}' must be at most {error.validator_value:,} (got {value!r})")]
     if kind == "pattern" and name == "language":
         return [(path, f"language {value!r} must be a language tag such as en or es-419")]
     if kind == "pattern":
@@ -237,17 +249,19 @@ def _signal_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             flag = step.get("flag_when", {})
             if "equals" in flag:
                 if kind != "choice":
-                    found.append((where + ("flag_when",), f"'flag_when: equals' is for choice steps; "
+                    found.append((where + ("flag_when", "equals"), f"'flag_when: equals' is for choice steps; "
                                   f"'{step['id']}' is a {kind} step"))
                 else:
-                    wanted = flag["equals"] if isinstance(flag["equals"], list) else [flag["equals"]]
+                    equals: Path_ = where + ("flag_when", "equals")
+                    listed = isinstance(flag["equals"], list)
+                    wanted = enumerate(flag["equals"]) if listed else [(None, flag["equals"])]
                     options = {option["id"] for option in step["options"]}
-                    for option_id in wanted:
-                        if option_id not in options:
-                            found.append((where + ("flag_when", "equals"), f"'flag_when' names option "
+                    for index, option_id in wanted:
+                        if option_id not in options:  # a listed id is located by its own line
+                            found.append((equals + ((index,) if listed else ()), f"'flag_when' names option "
                                           f"'{option_id}', which step '{step['id']}' does not have"))
             if "above" in flag and kind != "count":
-                found.append((where + ("flag_when",), f"'flag_when: above' is for count steps; "
+                found.append((where + ("flag_when", "above"), f"'flag_when: above' is for count steps; "
                               f"'{step['id']}' is a {kind} step"))
             for name in ("measure", "of"):
                 if name in step and kind != "count":
@@ -264,7 +278,8 @@ def _signal_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
                     found.append((where + ("of",), f"'of' names step '{step['of']}', which the protocol "
                                   "does not have"))
                 elif other is step:
-                    found.append((where + ("of",), "a count cannot be its own denominator"))
+                    found.append((where + ("of",), f"'of' names step '{step['of']}' itself; a count cannot be "
+                                  "its own denominator"))
                 elif other["kind"] != "count":
                     found.append((where + ("of",), f"'of' names step '{step['of']}', a {other['kind']} step; "
                                   "the denominator must be a count step"))
