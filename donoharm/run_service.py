@@ -12,8 +12,8 @@ from sqlite_utils import Database
 from .db import integrity as integrity_db
 from .db import protocols as protocols_db
 from .db import records as records_db
-from .db import summaries as summaries_db
 from .db import runs as runs_db
+from .db import summaries as summaries_db
 from .db import transaction
 from .protocols import Protocol, Registry
 from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate

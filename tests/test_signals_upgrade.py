@@ -7,7 +7,7 @@ from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import summaries as summaries_db
 from donoharm.db.schema import migrations
-from tests.conftest import attestation, complete_answers, event
+from tests.conftest import attestation, complete_answers
 
 
 def test_runs_stored_before_the_signals_migration_get_their_red_flags(app, api, tmp_path, key_folder):

@@ -10,8 +10,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..runs import RunState
-from ..runs.summary import (MEASURE_DAY_FIELDS, RUN_DAY_FIELDS, STEP_DAY_FIELDS, RunSummary, contribution,
-                            difference, summarise)
+from ..runs.summary import (
+    MEASURE_DAY_FIELDS,
+    RUN_DAY_FIELDS,
+    STEP_DAY_FIELDS,
+    RunSummary,
+    contribution,
+    difference,
+    summarise,
+)
 
 
 def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...]) -> str:
