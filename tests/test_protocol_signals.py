@@ -262,3 +262,16 @@ def test_a_harmful_answer_to_a_shipped_step_is_a_red_flag(pid, version, step_id,
     assert [reason["rule"] for reason in answer_reasons(step, value, denominator)] == [rule]
     harmless = {"above": 0, "expected": step.expected, "of": denominator}[rule]
     assert answer_reasons(step, harmless, denominator) == []
+
+
+def test_follow_up_phases_come_last_and_never_alone():
+    doc = copy.deepcopy(SIGNALS)
+    doc["phases"].reverse()
+    text = as_yaml(doc)
+    problem = only_problem(text)
+    assert problem.message == "follow-up phase 'follow-up' comes before phase 'during'; put follow-up phases last"
+    assert problem.line == line_of(text, "follow_up:", after="id: follow-up")
+    doc = copy.deepcopy(SIGNALS)
+    doc["phases"] = doc["phases"][1:]
+    problem = only_problem(as_yaml(doc))
+    assert problem.message.startswith("every phase is a follow-up; a protocol needs at least one phase")

@@ -232,10 +232,22 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             if "follow_up" in phase and step["critical"]:
                 found.append((where + ("critical",), f"step '{step['id']}' is critical, but a follow-up phase is "
                               "answered after submission and cannot hold a critical step"))
+    found.extend(_follow_up_order(data))
     found.extend(_signal_problems(data))
     found.extend(_translation_problems(data))
     found.extend(_text_problems(data, ()))
     return found
+
+
+def _follow_up_order(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Follow-up phases come after the operation's phases, and a protocol has at least one of those."""
+    kinds = ["follow_up" in phase for phase in data["phases"]]
+    if all(kinds):
+        return [(("phases",), "every phase is a follow-up; a protocol needs at least one phase answered during "
+                 "the operation")]
+    return [(("phases", p, "follow_up"), f"follow-up phase '{phase['id']}' comes before phase "
+             f"'{data['phases'][kinds.index(False, p)]['id']}'; put follow-up phases last")
+            for p, phase in enumerate(data["phases"]) if kinds[p] and False in kinds[p:]]
 
 
 def _signal_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
