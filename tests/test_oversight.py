@@ -64,7 +64,7 @@ def figure(html, name):
 def step_row(html, step_id):
     start = html.index(f'<tr data-step="{step_id}">')
     cells = html[start:html.index("</tr>", start)].split('<td class="num">')[1:]
-    return [c.split("</td>")[0] for c in cells]  # runs, answered, na, deviated
+    return [c.split("</td>")[0] for c in cells]  # runs, answered, na, deviated, runs with a red flag
 
 
 def test_figures_with_suppression(app, client, period):
@@ -73,8 +73,8 @@ def test_figures_with_suppression(app, client, period):
     assert figure(html, "started") == "7" and figure(html, "submitted") == "6"
     assert figure(html, "returned") == "&lt;5" and figure(html, "approved") == "&lt;5"
     assert "hours" in figure(html, "median")
-    assert step_row(html, period["first"]) == ["6", "6", "&lt;5", "5"]
-    assert step_row(html, period["last"]) == ["6", "5", "&lt;5", "&lt;5"]
+    assert step_row(html, period["first"]) == ["6", "6", "&lt;5", "5", "5"]  # each deviation is a red flag
+    assert step_row(html, period["last"]) == ["6", "5", "&lt;5", "&lt;5", "&lt;5"]
     # Most problematic first: the deviated step leads the table and the chart.
     table = html[html.index('id="steps"'):]
     assert table.index(f'data-step="{period["first"]}"') < table.index(f'data-step="{period["last"]}"')
@@ -88,7 +88,8 @@ def test_exact_figures_when_the_threshold_is_lowered(app, client, period):
     login(client, "sup2")
     html = figures_page(client, protocol="immigration-separation")
     assert [figure(html, k) for k in ("started", "submitted", "returned", "approved")] == ["7", "6", "2", "3"]
-    assert step_row(html, period["last"]) == ["6", "5", "1", "0"]
+    assert step_row(html, period["last"]) == ["6", "5", "1", "0", "0"]
+    assert figure(html, "flagged_runs") == "5" and figure(html, "flags") == "5"
     everything = figures_page(client)
     assert figure(everything, "started") == "8"  # the other protocol's run; never the practice run
     version = everything[everything.index('data-version="immigration-separation@1.0.0"'):]
@@ -116,7 +117,8 @@ def test_csv_export(app, client, period):
     totals = {r["measure"]: r["value"] for r in rows if r["scope"] == "all"}
     assert totals["started"] == "7" and totals["submitted"] == "6" and totals["returned"] == "<5"
     first = {r["measure"]: r["value"] for r in rows if r["scope"] == "step" and r["step_id"] == period["first"]}
-    assert first == {"runs": "6", "answered": "6", "na": "<5", "deviated": "5"}
+    assert first == {"runs": "6", "answered": "6", "na": "<5", "deviated": "5", "flagged": "5"}
+    assert totals["flagged_runs"] == "5" and totals["follow_ups_due"] == "<5"
     assert all(r["protocol_id"] == "immigration-separation" for r in rows)
     assert client.get("/oversight.csv", query_string={"until": "soon"}).status_code == 400
 
@@ -138,9 +140,10 @@ def test_summary_tables_agree_with_the_fold(app, period):
             assert facts["approved"] == (state.status == "approved")
             assert facts["returned"] == sum(r["decision"] == "returned" for r in state.reviews)
     # The day totals kept by adding and subtracting on each append equal a recount from the summaries.
-    kept = [sorted(map(tuple, db.execute(f"SELECT * FROM {table}").fetchall())) for table in ("run_days", "step_days", "measure_days")]
+    tables = ("run_days", "step_days", "measure_days")
+    kept = [sorted(map(tuple, db.execute(f"SELECT * FROM {t}").fetchall())) for t in tables]
     summaries_db.rebuild_day_totals(db)
-    recounted = [sorted(map(tuple, db.execute(f"SELECT * FROM {t}").fetchall())) for t in ("run_days", "step_days", "measure_days")]
+    recounted = [sorted(map(tuple, db.execute(f"SELECT * FROM {t}").fetchall())) for t in tables]
     assert kept == recounted and kept[1]
     db.conn.close()
 

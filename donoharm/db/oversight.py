@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+
 def _period(alias: str, since: str, until: str, protocol: str | None) -> tuple[str, list[Any]]:
     clause = f"{alias}.live = 1 AND {alias}.start_day BETWEEN ? AND ?"
     params: list[Any] = [since, until]
@@ -29,10 +30,14 @@ def started_by_version(db: Database, since: str, until: str, protocol: str | Non
 
 
 def outcomes_by_version(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
-    """Per protocol version: runs submitted, returned at least once, approved, and their deviations and N/As."""
+    """Per protocol version: runs submitted, returned at least once, approved; their deviations, N/As and red
+    flags, the submitted runs with a red flag; follow-ups due, done on time and done late."""
     clause, params = _days(since, until, protocol)
     rows = db.execute(f"SELECT protocol_id, protocol_version, sum(submitted) AS submitted, sum(returned) AS returned, "
-                      f"sum(approved) AS approved, sum(deviations) AS deviations, sum(na) AS na FROM run_days "
+                      f"sum(approved) AS approved, sum(deviations) AS deviations, sum(na) AS na, "
+                      f"sum(flags) AS flags, sum(flagged_runs) AS flagged_runs, "
+                      f"sum(follow_ups_due) AS follow_ups_due, sum(follow_ups_on_time) AS follow_ups_on_time, "
+                      f"sum(follow_ups_late) AS follow_ups_late FROM run_days "
                       f"WHERE {clause} GROUP BY protocol_id, protocol_version", params)
     return [dict(r) for r in rows]
 
@@ -58,11 +63,23 @@ def median_to_submit(db: Database, since: str, until: str, protocol: str | None,
 
 
 def step_figures(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
-    """Per protocol, version and step, over submitted runs: how often answered, not applicable, deviated."""
+    """Per protocol, version and step, over submitted runs: how often answered, not applicable, deviated, and
+    in how many runs the step raised a red flag."""
     clause, params = _days(since, until, protocol)
     rows = db.execute(f"SELECT protocol_id, protocol_version, step_id, sum(runs) AS runs, sum(answered) AS answered, "
-                      f"sum(na) AS na, sum(deviated) AS deviated FROM step_days WHERE {clause} "
-                      f"GROUP BY protocol_id, protocol_version, step_id", params)
+                      f"sum(na) AS na, sum(deviated) AS deviated, sum(flagged) AS flagged FROM step_days "
+                      f"WHERE {clause} GROUP BY protocol_id, protocol_version, step_id", params)
+    return [dict(r) for r in rows]
+
+
+def measure_figures(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
+    """Per protocol and outcome measure, over submitted runs: the runs that reported it and its total, and over
+    the runs that also answered its denominator, those runs and the sums of the measure and the denominator."""
+    clause, params = _days(since, until, protocol)
+    rows = db.execute(f"SELECT protocol_id, measure, sum(runs) AS runs, sum(total) AS total, "
+                      f"sum(paired_runs) AS paired_runs, sum(paired_total) AS paired_total, "
+                      f"sum(paired_of_total) AS paired_of_total FROM measure_days WHERE {clause} "
+                      f"GROUP BY protocol_id, measure", params)
     return [dict(r) for r in rows]
 
 

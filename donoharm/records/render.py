@@ -45,6 +45,14 @@ def when(iso: str | None) -> str:
                                                      if moment.tzinfo else "")
 
 
+def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
+    """The run's follow-ups as the record shows them: each also says whether it was overdue when issued."""
+    issued = datetime.fromisoformat(issued_at.replace("Z", "+00:00"))
+    return [{**f, "overdue": bool(f["open"] and f["due_at"]
+                                  and datetime.fromisoformat(f["due_at"].replace("Z", "+00:00")) < issued)}
+            for f in state.follow_ups()]
+
+
 def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol: Protocol, state: RunState,
                 events: list[dict], signature_image: str | None) -> str:
     """The record as HTML, in the language the run was carried out in."""
@@ -56,7 +64,7 @@ def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol
             protocol=texts, state=state, events=events, when=when,
             organisation=current_app.config["ORGANISATION_NAME"], page_size=page_size(), margin_mm=MARGIN_MM,
             stamp_w_mm=STAMP_W * 25.4 / 72, stamp_h_mm=STAMP_H * 25.4 / 72, signature_image=signature_image,
-            practice=run["mode"] == "practice",
+            practice=run["mode"] == "practice", follow_ups=follow_ups_at(state, issued_at),
         )
 
 

@@ -1,4 +1,5 @@
-"""Oversight for supervisors: a period's runs, outcomes and problem steps, as a page, a chart and CSV."""
+"""Oversight for supervisors: a period's runs, outcomes, red flags, follow-ups, outcome measures and problem
+steps, as a page, a chart and CSV."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +45,22 @@ def step_text(protocol_id: str, step_id: str) -> str:
     return step_id
 
 
+def measure_info(protocol_id: str, measure: str) -> dict:
+    """The step reporting an outcome measure in the newest version that has it, and the step it is counted
+    against (its denominator), if any."""
+    for protocol in reversed(get_registry().versions(protocol_id)):
+        for position, step in enumerate(protocol.steps):
+            if step.measure != measure:
+                continue
+            info = {"step_id": step.id, "text": step.text, "position": position}
+            of = protocol.step(step.of) if step.of else None
+            if of is not None:
+                info.update(of_step_id=of.id, of_text=of.text,
+                            of_label=oversight.measure_label(of.measure) if of.measure else of.text)
+            return info
+    return {"step_id": "", "text": measure}
+
+
 def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
     """Read the period's summary rows and combine them."""
     db, first, last = get_db(), since.isoformat(), until.isoformat()
@@ -53,21 +70,25 @@ def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
         lambda key: oversight_db.median_to_submit(db, first, last, key[0] if key else protocol or None,
                                                key[1] if key else None),
         oversight_db.step_figures(db, first, last, protocol or None),
-        step_text, current_app.config["OVERSIGHT_MIN_COUNT"])
+        step_text, current_app.config["OVERSIGHT_MIN_COUNT"],
+        oversight_db.measure_figures(db, first, last, protocol or None), measure_info)
 
 
 @bp.get("/oversight")
 @roles_required("supervisor", "admin")
 def index():
-    """Figures for a period and protocol, with a chart of the most problematic steps."""
+    """Figures for a period and protocol: runs, outcome measures, red flags, follow-ups, and a chart of the most
+    problematic steps."""
     since, until, protocol, problems = period_filters(request.args)
     threshold = current_app.config["OVERSIGHT_MIN_COUNT"]
     figures = figures_for(since, until, protocol)
     chart = oversight.bar_chart(figures.steps, threshold, {
-        "title": _("Deviations and not-applicable answers per step, most problematic first"),
-        "deviated": _("Deviated"), "na": _("Not applicable"), "empty": _("No submitted runs in this period.")})
+        "title": _("Red flags, deviations and not-applicable answers per step, most problematic first"),
+        "flagged": _("Red flag"), "deviated": _("Deviated"), "na": _("Not applicable"),
+        "empty": _("No submitted runs in this period.")})
+    measures = [(m, oversight.measure_cells(m, threshold)) for m in figures.measures]
     return render_template("oversight/index.html", figures=figures, chart=chart, since=since, until=until,
-                           protocol=protocol, problems=problems, threshold=threshold,
+                           protocol=protocol, problems=problems, threshold=threshold, measures=measures,
                            protocols=get_registry().ids(), cell=lambda n: oversight.suppress(n, threshold)), \
         400 if problems else 200
 
