@@ -82,7 +82,7 @@ def test_full_cycle_through_pages(app, api, client):
 
     unacknowledged = page_approve(client, run_id, acknowledged=[])
     assert unacknowledged.status_code == 422
-    assert "Acknowledge every deviation before approving." in unacknowledged.get_data(as_text=True)
+    assert "Acknowledge every red flag before approving" in unacknowledged.get_data(as_text=True)
     assert status_of(acc, run_id) == "submitted"
     assert page_approve(client, run_id, [deviation_id], "Handled well.").status_code == 302
     body = acc.get(f"/api/v1/runs/{run_id}").get_json()
@@ -130,7 +130,7 @@ def test_api_refusals_change_nothing(app, api):
     empty = sup.send(run_id, event("review.returned", note="  "))
     assert empty.status_code == 422 and empty.get_json()["error"]["code"] == "comment_required"
     missing = sup.send(run_id, event("review.approved", value={"acknowledged": []}))
-    assert missing.status_code == 422 and missing.get_json()["error"]["code"] == "deviations_unacknowledged"
+    assert missing.status_code == 422 and missing.get_json()["error"]["code"] == "red_flags_unacknowledged"
     assert status_of(acc, run_id) == "submitted"
     assert len(acc.get(f"/api/v1/runs/{run_id}").get_json()["state"]["reviews"]) == 0
 

@@ -58,8 +58,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(EventError)
     def event_error(error: EventError):
+        # 409: the run's status refuses the change (follow_up_only: approved, only follow-up steps stay open);
+        # 422 for the rest, red_flags_unacknowledged included (details.flags lists the flags not acknowledged).
         status = getattr(error, "status", None) or (403 if error.code in ("forbidden", "four_eyes") else
                                                    409 if error.code in ("run_locked", "run_submitted",
                                                                          "id_conflict", "id_in_use",
-                                                                         "not_submitted") else 422)
+                                                                         "not_submitted", "follow_up_only")
+                                                   else 422)
         return api_error(status, error.code, error.message, error.details)

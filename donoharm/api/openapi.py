@@ -6,6 +6,9 @@ from typing import Any
 from flask import Flask
 
 ERROR = {"$ref": "#/components/responses/Error"}
+# Every status a run can have; follow_up: approved, its protocol's follow-up steps still to answer; closed: the
+# follow-up is done and the run is locked.
+RUN_STATUSES = ["in_progress", "submitted", "returned", "approved", "follow_up", "closed"]
 # The public verification endpoints' answer beyond their per-client, per-minute limit (rate_limit.py).
 RATE_LIMITED = {"description": "Too many verifications from this client in the last minute; "
                                "the Retry-After header says how many seconds to wait",
@@ -56,6 +59,13 @@ CORE_PATHS: dict[str, Any] = {
         "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again. "
                    "409 integrity_fault (details.seq: the first bad event) when the run's stored history was "
                    "changed outside the app: nothing is added until an administrator has dealt with it",
+        "description": "Refusals name the event (details.index, details.event_id). Among them: 422 "
+                       "red_flags_unacknowledged, a review.approved that does not acknowledge every red flag "
+                       "(details.flags: the RedFlag objects not acknowledged; details.deviations: the ids of "
+                       "those that are deviations); 422 invalid_value, one that acknowledges an id that is not a "
+                       "red flag of the run (details.unknown); 409 follow_up_only, a change to an approved run "
+                       "that is not an answer, note or deviation on one of its follow-up steps (details.steps: "
+                       "the follow-up steps still open); 409 run_locked, any change to an approved or closed run.",
         "parameters": [RUN_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["events"],
@@ -111,7 +121,7 @@ SCHEMAS: dict[str, Any] = {
         "protocol_sha256": {"type": "string"}, "label": {"type": "string"},
         "mode": {"type": "string", "enum": ["live", "practice"]}, "language": {"type": "string"},
         "created_by": {"type": "string"}, "created_at": {"type": "string"}, "received_at": {"type": "string"},
-        "status": {"type": "string", "enum": ["in_progress", "submitted", "returned", "approved"]},
+        "status": {"type": "string", "enum": RUN_STATUSES},
         "head_hash": {"type": "string"}, "event_count": {"type": "integer"},
         "submitted_at": {"type": ["string", "null"]}, "updated_at": {"type": "string"}}},
     "Event": {"type": "object", "required": ["id", "type", "at"], "properties": {
@@ -123,8 +133,9 @@ SCHEMAS: dict[str, Any] = {
                                  "run.submitted: {name, confirmed: true, signature?} where signature is a "
                                  "data:image/png;base64 URL of at most 100,000 characters and 1600 x 800 pixels, "
                                  "stored re-encoded; "
-                                 "review.approved: {acknowledged: [deviation event ids]}, which may be left out "
-                                 "when the run records no deviation"},
+                                 "review.approved: {acknowledged: [the id of every red flag in state.red_flags: "
+                                 "the event ids of flagged answers and of deviations]}, which may be left out "
+                                 "when the run has no red flag"},
         "note": {"type": ["string", "null"], "maxLength": 2000,
                  "description": "The reason (step.na), what happened (deviation), the comment (review.returned); "
                                 "line breaks allowed, no other control or text-direction characters"},
@@ -134,11 +145,37 @@ SCHEMAS: dict[str, Any] = {
     "StoredEvent": {"allOf": [_ref("Event"), {"type": "object", "properties": {
         "run": {"type": "string"}, "seq": {"type": "integer"}, "received_at": {"type": "string"},
         "actor": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}]},
+    "RedFlag": {"type": "object", "required": ["id", "kind", "step", "at", "follow_up"], "description":
+                "A sign of harm a supervisor acknowledges before approving: an answer the protocol flags "
+                "(kind answer: value and reasons) or a deviation (kind deviation: note). id is the event id "
+                "of the answer or deviation, so an answer changed after a return is a new flag.",
+                "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["answer", "deviation"]},
+                               "step": {"type": ["string", "null"]}, "value": {},
+                               "reasons": {"type": "array", "items": {
+                                   "type": "object", "required": ["rule"], "description":
+                                   "expected: {expected}; equals: {value}; above: {limit}; "
+                                   "of: {of (the step counted), limit (its count)}",
+                                   "properties": {"rule": {"type": "string",
+                                                           "enum": ["expected", "equals", "above", "of"]}}}},
+                               "note": {"type": ["string", "null"]}, "at": {"type": "string"},
+                               "follow_up": {"type": "boolean", "description": "On a follow-up step"}}},
+    "FollowUp": {"type": "object", "required": ["phase", "due_after_hours", "due_at", "open", "done_at", "on_time"],
+                 "description": "A follow-up phase: due due_after_hours after the first submission (due_at is "
+                                "null before it), the steps still open, when its last answer was made and whether "
+                                "that was by due_at",
+                 "properties": {"phase": {"type": "string"}, "due_after_hours": {"type": "integer"},
+                                "due_at": {"type": ["string", "null"]},
+                                "open": {"type": "array", "items": {"type": "string"}},
+                                "done_at": {"type": ["string", "null"]},
+                                "on_time": {"type": ["boolean", "null"]}}},
     "RunState": {"type": "object", "required": ["status", "steps", "missing_critical", "complete"], "properties": {
-        "status": {"type": "string"}, "steps": {"type": "object"}, "counts": {"type": "object"},
+        "status": {"type": "string", "enum": RUN_STATUSES}, "steps": {"type": "object"}, "counts": {"type": "object"},
         "notes": {"type": "array"}, "deviations": {"type": "array"}, "submissions": {"type": "array"},
         "reviews": {"type": "array"}, "missing_critical": {"type": "array", "items": {"type": "string"}},
         "complete": {"type": "boolean"}, "unexpected_answers": {"type": "array", "items": {"type": "string"}},
+        "red_flags": {"type": "array", "items": _ref("RedFlag"), "description": "Every red flag: flagged "
+                      "answers in protocol order, then deviations in the order recorded"},
+        "follow_ups": {"type": "array", "items": _ref("FollowUp")},
         "superseded": {"type": "array", "description": "Step answers that arrived after an answer to the same step "
                        "made later (by device time) and so were not used: {event, step, type, value, at, "
                        "received_at, actor, by (the event id of the answer that stands)}",

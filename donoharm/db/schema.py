@@ -357,6 +357,7 @@ def signals_m001_flags_follow_ups_measures(db):
         ) WITHOUT ROWID;
         CREATE INDEX measure_days_by_day ON measure_days (start_day);
         CREATE INDEX run_facts_follow_ups ON run_facts (follow_up_due_at) WHERE follow_up_due_at IS NOT NULL;
+        CREATE INDEX run_facts_follow_up_flags ON run_facts (run_id) WHERE follow_up_flag_count > 0;
         INSERT OR IGNORE INTO review_pending SELECT id FROM runs WHERE event_count > 0;
         """
     )

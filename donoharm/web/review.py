@@ -25,9 +25,11 @@ from ..db import review as review_db
 from ..db import summaries as summaries_db
 from ..library import get_registry
 from ..run_service import RunError
-from ..runs import EventError
-from ..text import whole_number
-from .runs import page_context, readable_run
+from ..runs import EventError, RunState
+from ..runs.state import fold, utc_iso
+from ..text import text_problem, whole_number
+from .runs import answer_text, page_context, readable_run
+from .signals import flag_reasons
 
 bp = Blueprint("review", __name__)
 
@@ -53,8 +55,16 @@ def summarise_pending(state) -> None:
         db.conn.close()
 REVIEWERS = ("supervisor", "admin")
 MAX_PAGE = 100_000
+LABEL_SEARCH_LIMIT = run_service.LABEL_LIMIT
 STATUS_FILTERS = {"submitted": _l("Waiting for review"), "returned": _l("Returned"),
-                  "approved": _l("Approved"), "all": _l("All reviewed or waiting")}
+                  "approved": _l("Approved (with or without follow-up)"),
+                  "follow_up": _l("Approved, follow-up due"), "closed": _l("Closed: follow-up done"),
+                  "all": _l("All reviewed or waiting")}
+SORTS = {"waiting": _l("Longest waiting first"), "flags": _l("Most red flags first")}
+# What each kind of event appended after a return did, for "What changed since it was returned".
+CHANGE_WORDS = {"step.set": _l("Answered"), "step.cleared": _l("Answer removed"),
+                "step.na": _l("Marked not applicable"), "note": _l("Note added"),
+                "deviation": _l("Deviation recorded"), "run.submitted": _l("Submitted again")}
 
 
 class ReturnForm(FlaskForm):
@@ -63,7 +73,7 @@ class ReturnForm(FlaskForm):
 
 
 class ApproveForm(FlaskForm):
-    acknowledged = SelectMultipleField(_l("Deviations"), choices=[], validate_choice=False,
+    acknowledged = SelectMultipleField(_l("Red flags"), choices=[], validate_choice=False,
                                        widget=widgets.ListWidget(prefix_label=False),
                                        option_widget=widgets.CheckboxInput())
     comment = TextAreaField(_l("Comment (optional)"), validators=[
@@ -94,8 +104,17 @@ def queue_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
     status = args.get("status") or "submitted"
     if status not in STATUS_FILTERS:
         problems["status"], status = _("Choose a status from the list."), "submitted"
+    sort = args.get("sort") or "waiting"
+    if sort not in SORTS:
+        problems["sort"], sort = _("Choose an order from the list."), "waiting"
+    label = (args.get("label") or "").strip()
+    if len(label) > LABEL_SEARCH_LIMIT:
+        problems["label"], label = _("Search with at most %(n)s characters.", n=LABEL_SEARCH_LIMIT), ""
+    elif text_problem(label):
+        problems["label"], label = _("Search with one line of printable characters."), ""
     filters: dict[str, Any] = {"status": status, "protocol": args.get("protocol") or "",
-                               "accompanier": (args.get("accompanier") or "").strip()}
+                               "accompanier": (args.get("accompanier") or "").strip(), "sort": sort,
+                               "label": label}
     for key in ("since", "until"):
         filters[key] = _day(args.get(key))
         if args.get(key) and filters[key] is None:
@@ -106,7 +125,7 @@ def queue_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
 @bp.get("/review")
 @roles_required(*REVIEWERS)
 def queue():
-    """Submitted live runs, longest waiting first, with filters."""
+    """Submitted live runs, longest waiting first or most red flags first, with filters and a label search."""
     filters, problems = queue_filters(request.args)
     db = get_db()
     if request.args.get("page") and whole_number(request.args["page"], MAX_PAGE) is None:
@@ -114,25 +133,92 @@ def queue():
     page = max(whole_number(request.args.get("page"), MAX_PAGE) or 1, 1)
     runs, total = review_db.queue(db, filters, offset=(page - 1) * review_db.QUEUE_LIMIT)
     return render_template("review/queue.html", runs=runs, total=total, filters=filters, problems=problems,
-                           page=page, limit=review_db.QUEUE_LIMIT, statuses=STATUS_FILTERS,
+                           page=page, limit=review_db.QUEUE_LIMIT, statuses=STATUS_FILTERS, sorts=SORTS,
                            protocols=get_registry().ids(), accompaniers=review_db.accompanier_names(db)), \
         400 if problems else 200
 
 
+def flag_items(state: RunState, protocol, events: list[dict]) -> list[dict[str, Any]]:
+    """Each red flag of a run as the review page shows it: the step, the answer in words, why it is a flag,
+    who acknowledged it (None while no approval has), and whether it was raised after the run was approved."""
+    acknowledged_by = {}
+    approvals = [review for review in state.reviews if review["decision"] == "approved"]
+    for review in approvals:
+        for flag_id in review["acknowledged"]:
+            acknowledged_by.setdefault(flag_id, review)
+    seq = {event["id"]: event.get("seq") or 0 for event in events}
+    approved_seq = seq.get(approvals[0]["event"]) if approvals else None
+    items = []
+    for flag in state.red_flags():
+        step = protocol.step(flag["step"]) if flag["step"] else None
+        answer = answer_text(step, state.steps[step.id]) if step and flag["kind"] == "answer" else ""
+        items.append({"flag": flag, "step": step, "answer": answer, "reasons": flag_reasons(flag, protocol),
+                      "acknowledged_by": acknowledged_by.get(flag["id"]),
+                      "after_approval": approved_seq is not None and seq.get(flag["id"], 0) > approved_seq})
+    return items
+
+
+def _step_words(step, entry: dict[str, Any]) -> str:
+    if entry["status"] == "done":
+        return answer_text(step, entry)
+    if entry["status"] == "na":
+        return _("Not applicable")
+    return _("Not answered")
+
+
+def changes_since_return(run: dict, state: RunState, events: list[dict], protocol) -> dict[str, Any] | None:
+    """After a return (while the run waits for review again, or is still with its accompanier): the return and
+    each event appended since, in words, with the step's answer as it stood at the return."""
+    if not state.reviews or state.reviews[-1]["decision"] != "returned":
+        return None
+    fault = state.integrity_fault
+    trusted = events if fault is None else events[:max(fault.seq - 1, 0)]
+    returns = [i for i, e in enumerate(trusted) if e["type"] == "review.returned"]
+    if not returns:
+        return None
+    cut = returns[-1] + 1
+    before = fold(state.protocol, run["created_by"], run["mode"], trusted[:cut])
+    flagged = {flag["id"] for flag in state.red_flags()}
+    changes = []
+    for event in trusted[cut:]:
+        step = protocol.step(event["step"]) if event.get("step") else None
+        answer = ""
+        if event["type"] == "step.set" and step is not None:
+            answer = answer_text(step, {"status": "done", "value": event["value"]})
+        changes.append({"event": event, "what": str(CHANGE_WORDS.get(event["type"], event["type"])), "step": step,
+                        "answer": answer, "before": _step_words(step, before.steps[step.id]) if step else "",
+                        "flagged": event["id"] in flagged})
+    return {"review": state.reviews[-1], "changes": changes}
+
+
+def follow_up_items(state: RunState, protocol) -> list[dict[str, Any]]:
+    """Each follow-up phase with its title, due time, open steps and whether it is overdue now."""
+    now = utc_iso(datetime.now(UTC))
+    titles = {phase.id: phase.title for phase in protocol.follow_up_phases}
+    return [{**f, "title": titles.get(f["phase"], f["phase"]),
+             "overdue": bool(f["open"] and f["due_at"] and f["due_at"] < now)} for f in state.follow_ups()]
+
+
 def _review_page(run: dict, return_form: ReturnForm, approve_form: ApproveForm, status: int = 200,
-                 refusal: str | None = None):
-    state, _events = run_service.run_state(get_db(), get_registry(), run)
-    approve_form.acknowledged.choices = [(d["id"], d["note"]) for d in state.deviations]
+                 refusal: str | None = None, unacknowledged: list[str] | None = None):
+    state, events = run_service.run_state(get_db(), get_registry(), run)
     context = page_context(run, state)
     context["editable"] = False  # the review page never offers changes to the answers
+    flags = flag_items(state, context["protocol"], events)
+    approve_form.acknowledged.choices = [(item["flag"]["id"], item["flag"]["id"]) for item in flags]
     return render_template("review/show.html", return_form=return_form, approve_form=approve_form,
-                           refusal=refusal, own_run=run["creator_id"] == current_user.id, **context), status
+                           refusal=refusal, own_run=run["creator_id"] == current_user.id, flags=flags,
+                           unacknowledged=[item for item in flags if item["flag"]["id"] in (unacknowledged or ())],
+                           since_return=changes_since_return(run, state, events, context["protocol"]),
+                           follow_ups=follow_up_items(state, context["protocol"]),
+                           **context), status
 
 
 @bp.get("/review/<run_id>")
 @roles_required(*REVIEWERS)
 def show(run_id: str):
-    """The run as submitted, deviations and N/A reasons highlighted, with the return and approve forms."""
+    """The run as submitted: its red flags first, what changed since a return, the answers with deviations and
+    N/A reasons highlighted, and the return and approve forms."""
     return _review_page(readable_run(run_id), ReturnForm(prefix="return"), ApproveForm(prefix="approve"))
 
 
@@ -144,23 +230,25 @@ def refusal_message(error: EventError) -> str:
         "practice_run": _("Practice runs are not reviewed."),
         "not_submitted": _("Only a submitted run can be reviewed; this one is not waiting for review."),
         "run_locked": _("The run is approved and locked; nothing more can be added."),
+        "follow_up_only": _("The run is approved; only its follow-up steps can still be answered."),
         "comment_required": _("Say what needs correcting."),
-        "deviations_unacknowledged": _("Acknowledge every deviation before approving."),
-        "invalid_value": _("Acknowledge only deviations this run records."),
+        "red_flags_unacknowledged": _("Acknowledge every red flag before approving: tick each one you have read."),
+        "invalid_value": _("Acknowledge only red flags this run records."),
         "integrity_fault": _("This run's stored history was changed outside the app, so it cannot be returned "
                              "or approved until an administrator has looked into it."),
     }
     return messages.get(error.code, error.message)
 
 
-def _decide(run: dict, event_type: str, value: Any, comment: str | None) -> EventError | None:
+def _decide(run: dict, event_type: str, value: Any, comment: str | None) -> tuple[EventError | None, str | None]:
+    """Append the decision; (the refusal, None) or (None, the run's status after it)."""
     event = {"id": str(uuid.uuid4()), "type": event_type, "step": None, "value": value, "note": comment,
              "at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
-        run_service.append_events(get_db(), get_registry(), run["id"], [event], current_user.actor)
+        result = run_service.append_events(get_db(), get_registry(), run["id"], [event], current_user.actor)
     except EventError as error:
-        return error
-    return None
+        return error, None
+    return None, result.state.status
 
 
 @bp.post("/review/<run_id>/return")
@@ -170,7 +258,7 @@ def return_run(run_id: str):
     run = readable_run(run_id)
     form = ReturnForm(prefix="return")
     if form.validate_on_submit():
-        error = _decide(run, "review.returned", None, form.comment.data.strip())
+        error, _status = _decide(run, "review.returned", None, form.comment.data.strip())
         if error is None:
             flash(_("Returned to %(user)s for correction.", user=run["created_by"]), "success")
             return redirect(url_for("review.queue"))
@@ -184,17 +272,37 @@ def return_run(run_id: str):
 @bp.post("/review/<run_id>/approve")
 @roles_required(*REVIEWERS)
 def approve(run_id: str):
-    """Approve the run, acknowledging each deviation; the run is locked from then on."""
+    """Approve the run, acknowledging each red flag; the run is locked from then on (but for its follow-up
+    steps, when its protocol has any)."""
     run = readable_run(run_id)
     form = ApproveForm(prefix="approve")
+    unacknowledged = None
     if form.validate_on_submit():
         comment = (form.comment.data or "").strip() or None
-        error = _decide(run, "review.approved", {"acknowledged": list(form.acknowledged.data or [])}, comment)
+        error, status = _decide(run, "review.approved", {"acknowledged": list(form.acknowledged.data or [])},
+                                comment)
         if error is None:
-            flash(_("Approved. The run is locked and a new signed record is issued."), "success")
+            if status == "follow_up":
+                flash(_("Approved. Only the follow-up steps can still be answered; a new signed record is "
+                        "issued."), "success")
+            else:
+                flash(_("Approved. The run is locked and a new signed record is issued."), "success")
             return redirect(url_for("review.queue"))
-        if error.code in ("deviations_unacknowledged", "invalid_value"):
+        if error.code in ("red_flags_unacknowledged", "invalid_value"):
             form.acknowledged.errors = [refusal_message(error)]
+            if error.code == "red_flags_unacknowledged":
+                unacknowledged = [flag["id"] for flag in (error.details or {}).get("flags", [])]
         else:
             return _review_page(run, ReturnForm(prefix="return"), form, 409, refusal_message(error))
-    return _review_page(run, ReturnForm(prefix="return"), form, 422)
+    return _review_page(run, ReturnForm(prefix="return"), form, 422, unacknowledged=unacknowledged)
+
+
+@bp.app_template_global()
+def review_home_signals() -> dict[str, Any] | None:
+    """For a reviewer's home screen: overdue follow-ups, and approved runs whose follow-up raised red flags."""
+    if not current_user.is_authenticated or not current_user.can_read_all_runs():
+        return None
+    db = get_db()
+    overdue, overdue_total = review_db.overdue_follow_ups(db, utc_iso(datetime.now(UTC)))
+    flagged, flagged_total = review_db.follow_up_flagged_runs(db)
+    return {"overdue": overdue, "overdue_total": overdue_total, "flagged": flagged, "flagged_total": flagged_total}
