@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from .library import get_registry
 from .protocols import ProtocolError, Registry, load_file, protocol_files
+from .protocols.advice import warnings
 
 
 @click.group("protocols", cls=AppGroup)
@@ -19,26 +20,33 @@ def protocols_cli() -> None:
 
 @protocols_cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def check_command(paths: tuple[Path, ...]) -> None:
-    """Validate protocol files (default: all of protocols/); print path:line: message per problem."""
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+def check_command(paths: tuple[Path, ...], strict: bool) -> None:
+    """Validate protocol files (default: all of protocols/); print path:line: message per problem.
+
+    Warnings (pause points too long, too many critical steps in one, counts of people with no 'of') are
+    printed too; they fail the check only with --strict."""
     root = Path(current_app.config["PROTOCOLS_DIR"])
     files = protocol_files(paths or (root,))
     registry = Registry()
-    problems = []
+    problems, advice = [], []
     for path in files:
         if not path.exists():
             problems.append(f"{path}:1: no such file or folder")
             continue
         try:
-            registry.add(load_file(path.resolve(), Path.cwd()))
+            protocol = load_file(path.resolve(), Path.cwd())
+            registry.add(protocol)
         except ProtocolError as error:
             problems.extend(str(p) for p in error.problems)
-    for line in problems:
+            continue
+        advice.extend(str(w) for w in warnings(protocol, path.read_text("utf-8"), protocol.source))
+    for line in problems + advice:
         click.echo(line)
-    if problems:
-        click.echo(f"{len(problems)} problem(s) in {len(files)} file(s).", err=True)
+    if problems or (strict and advice):
+        click.echo(f"{len(problems)} problem(s) and {len(advice)} warning(s) in {len(files)} file(s).", err=True)
         sys.exit(1)
-    click.echo(f"{len(files)} file(s) OK.")
+    click.echo(f"{len(files)} file(s) OK" + (f", {len(advice)} warning(s)." if advice else "."))
 
 
 @protocols_cli.command("list")

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_check_all_shipped_protocols_passes(runner):
     result = runner.invoke(args=["protocols", "check"])
     assert result.exit_code == 0, result.output
-    assert "13 file(s) OK." in result.output
+    assert "13 file(s) OK" in result.output
 
 
 def test_check_reports_file_and_line_and_exits_1(runner, tmp_path):

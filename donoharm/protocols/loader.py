@@ -163,10 +163,17 @@ def _describe(error: jsonschema.ValidationError, data: Any) -> list[tuple[Path_,
         missing = [key for key in error.validator_value if key not in value]
         if "options" in missing:
             return [(path, "a choice step needs 'options' (at least two)")]
+        if set(missing) & {"mode", "when"} and isinstance(value, dict) and value.get("pause_point") is True:
+            return [(path + ("pause_point",), f"a pause point needs '{key}' ("
+                     + ("read-do or do-confirm" if key == "mode" else "one line saying when, e.g. 'Before "
+                        "entering the venue'") + ")") for key in missing]
         return [(path, f"missing required field '{key}'") for key in missing]
     if kind == "additionalProperties":
         allowed = error.schema.get("properties", {})
         return [(path + (key,), f"unknown field '{key}'") for key in value if key not in allowed]
+    if kind == "not" and isinstance(value, dict) and "steps" in value:
+        extra = [key for key in ("mode", "when") if key in value]
+        return [(path + (key,), f"'{key}' is only for pause points (add 'pause_point: true')") for key in extra]
     if kind == "not" and "options" in (value or {}):
         return [(path + ("options",), "'options' is only allowed on choice steps")]
     if kind == "const" and name == "kind":
@@ -299,7 +306,7 @@ def _signal_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
 
 
 # Shown as one line (headings, option labels, file names); every other text may hold line breaks.
-ONE_LINE_FIELDS = ("id", "title", "label", "version", "language")
+ONE_LINE_FIELDS = ("id", "title", "label", "version", "language", "when")
 
 
 def _text_problems(data: Any, path: Path_) -> list[tuple[Path_, str]]:

@@ -65,6 +65,9 @@ class Phase:
     title: str
     steps: tuple[Step, ...]
     due_after_hours: int | None = None  # a follow-up phase: due this long after the run is submitted
+    pause_point: bool = False  # the team stops and goes through these steps together
+    mode: str | None = None  # pause points: "read-do" or "do-confirm"
+    when: str = ""  # pause points: the moment of the pause, in one line
 
     @property
     def follow_up(self) -> bool:
@@ -139,7 +142,9 @@ class Protocol:
             return replace(step, text=own.get("text", step.text), guidance=own.get("guidance", step.guidance),
                            options=tuple(Option(o.id, labels.get(o.id, o.label)) for o in step.options))
 
-        phases = tuple(replace(p, title=texts.get("phases", {}).get(p.id, {}).get("title", p.title),
+        phase_texts = texts.get("phases", {})
+        phases = tuple(replace(p, title=phase_texts.get(p.id, {}).get("title", p.title),
+                               when=phase_texts.get(p.id, {}).get("when", p.when),
                                steps=tuple(translated(s) for s in p.steps)) for p in self.phases)
         return replace(self, language=tag, title=texts.get("title", self.title),
                        summary=texts.get("summary", self.summary),
@@ -185,6 +190,9 @@ def build_protocol(document: dict[str, Any], source: str = "") -> Protocol:
                 for step in phase["steps"]
             ),
             due_after_hours=hours_of(phase["follow_up"]["due_after"]) if "follow_up" in phase else None,
+            pause_point=phase.get("pause_point", False),
+            mode=phase.get("mode"),
+            when=phase.get("when", ""),
         )
         for phase in document["phases"]
     )
