@@ -102,3 +102,13 @@ def position_of(db: Database, run_id: str, head_hash: str) -> tuple[int, str] | 
         row = db.execute("SELECT 0 AS seq, received_at FROM runs WHERE id = ? AND genesis_hash = ?",
                          [run_id, head_hash]).fetchone()
     return (row["seq"], row["received_at"]) if row else None
+
+
+def follow_ups_due_of(db: Database, creator_id: int) -> list[dict[str, Any]]:
+    """A user's runs in follow_up (approved, follow-up steps still open), earliest due first, each with
+    `follow_up_due_at` (the earliest due among its open follow-up phases, UTC) from the run's summary."""
+    rows = db.execute(f"SELECT {RUN_COLUMNS}, f.follow_up_due_at FROM runs r JOIN users u ON u.id = r.created_by "
+                      "JOIN run_facts f ON f.run_id = r.id "
+                      "WHERE r.created_by = ? AND r.status = 'follow_up' AND f.follow_up_due_at IS NOT NULL "
+                      "ORDER BY f.follow_up_due_at, r.label", [creator_id])
+    return [dict(r) for r in rows]

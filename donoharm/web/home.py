@@ -1,4 +1,9 @@
-"""The home page: my runs, by status."""
+"""The home page: my runs, by status, and the follow-ups I owe."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
@@ -6,8 +11,13 @@ from ..db import get_db
 from ..db import integrity as integrity_db
 from ..db import review as review_db
 from ..db import runs as runs_db
+from ..db import summaries as summaries_db
+from ..library import get_registry
 
 bp = Blueprint("home", __name__)
+
+# The order of the groups on the page: what needs the person's work first.
+STATUS_GROUPS = ("returned", "follow_up", "in_progress", "submitted", "approved", "closed")
 
 
 @bp.get("/")
@@ -15,10 +25,10 @@ bp = Blueprint("home", __name__)
 def index():
     """Show the signed-in user's runs grouped by status."""
     runs = runs_db.runs_of(get_db(), current_user.id)
-    groups = {status: [r for r in runs if r["status"] == status]
-              for status in ("returned", "in_progress", "submitted", "approved")}
+    groups = {status: [r for r in runs if r["status"] == status] for status in STATUS_GROUPS}
     faults = integrity_db.faults(get_db(), 50) if current_user.role == "admin" else []
-    return render_template("home.html", groups=groups, integrity_faults=faults, **review_notices())
+    return render_template("home.html", groups=groups, integrity_faults=faults, follow_ups=follow_ups_due(),
+                           **review_notices())
 
 
 def review_notices() -> dict:
@@ -26,3 +36,37 @@ def review_notices() -> dict:
     db = get_db()
     waiting = review_db.waiting_count(db, current_user.id) if current_user.can_read_all_runs() else None
     return {"review_waiting": waiting, "returned_runs": review_db.returned_runs_of(db, current_user.id)}
+
+
+def _utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def follow_ups_due(now: datetime | None = None) -> list[dict[str, Any]]:
+    """The user's approved runs with follow-up steps still open, earliest due first: each with its open
+    follow-up phases (title, due time, overdue or not) and whether anything is overdue.
+
+    The run's summary keeps the earliest due time among its open phases; every phase is due its own number
+    of hours after the run's first submission, so the others follow from that one (as RunState.follow_ups)."""
+    db = get_db()
+    registry = get_registry()
+    now = now or datetime.now(UTC)
+    found = []
+    for run in runs_db.follow_ups_due_of(db, current_user.id):
+        earliest = _utc(run["follow_up_due_at"])
+        phases = []
+        protocol = registry.get(run["protocol_id"], run["protocol_version"])
+        if protocol is not None:
+            protocol = protocol.in_language(run["language"])
+            steps = summaries_db.run_steps_of(db, run["id"])
+            open_phases = [phase for phase in protocol.follow_up_phases
+                           if any(steps.get(step.id, ("todo",))[0] == "todo" for step in phase.steps)]
+            if open_phases:
+                submitted = earliest - timedelta(hours=min(phase.due_after_hours for phase in open_phases))
+                for phase in open_phases:
+                    due = submitted + timedelta(hours=phase.due_after_hours)
+                    phases.append({"id": phase.id, "title": phase.title, "due_at": due.isoformat(),
+                                   "overdue": due < now})
+        found.append({**run, "protocol_title": protocol.title if protocol else run["protocol_id"],
+                      "phases": phases, "overdue": earliest < now})
+    return found

@@ -6,7 +6,7 @@ as the JSON API and the offline outbox; the pages only translate between forms a
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -26,10 +26,12 @@ from ..run_service import RunError
 from ..runs import EventError, RunState, is_uuid
 from ..runs.events import COUNT_LIMIT
 from ..text import time_of_day, whole_number
+from .signals import flag_reasons
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
 EDITABLE = ("in_progress", "returned")
+FOLLOW_UP = "follow_up"  # approved; only the follow-up steps can still be answered
 # Event types a page form may send; review decisions have their own screens.
 FORM_EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation")
 
@@ -45,9 +47,20 @@ def readable_run(run_id: str) -> dict:
     return run
 
 
-def can_edit(run: dict, state: RunState) -> bool:
-    return (run["creator_id"] == current_user.id and state.status in EDITABLE
-            and state.integrity_fault is None)
+def can_edit(run: dict, state: RunState, step: Step | None = None, *, whole_run: bool = False) -> bool:
+    """Whether the current user may change the run now (the one "editable" rule of the run pages).
+
+    Its creator may change a run in progress or returned for correction. After approval a run with
+    follow-up steps is in follow_up: then only those steps can still be answered, so with `step` this
+    says whether that step may be answered, and with `whole_run` whether a deviation or note for the
+    whole operation may be added (never in follow_up). The core (runs/events.py) enforces the same."""
+    if run["creator_id"] != current_user.id or state.integrity_fault is not None:
+        return False
+    if state.status in EDITABLE:
+        return True
+    if state.status != FOLLOW_UP or whole_run:
+        return False
+    return step is None or step.follow_up
 
 
 def device_now() -> str:
@@ -55,11 +68,16 @@ def device_now() -> str:
     return run_service.utc_now()
 
 
-def answer_text(step: Step, entry: dict[str, Any]) -> str:
-    """A step's recorded answer as words for people (option labels, Yes/No, Done)."""
+def answer_text(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, Any]] | None = None) -> str:
+    """A step's recorded answer as words for people (option labels, Yes/No, Done).
+
+    With the run's `steps`, a count of another answered count reads "x of N"."""
     value = entry.get("value")
     if entry.get("status") != "done" or value is None:
         return ""
+    of = steps.get(step.of) if steps and step.of else None
+    if step.kind == "count" and of and of.get("status") == "done" and of.get("value") is not None:
+        return _("%(count)s of %(total)s", count=value, total=of["value"])
     if step.kind == "check":
         return _("Done")
     if step.kind == "yesno":
@@ -80,8 +98,39 @@ def clock(iso: str | None) -> str:
 
 
 @bp.app_template_global()
-def run_step_answer(step: Step, entry: dict[str, Any]) -> str:
-    return answer_text(step, entry)
+def run_step_answer(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, Any]] | None = None) -> str:
+    return answer_text(step, entry, steps)
+
+
+@bp.app_template_global()
+def step_flag_reasons(flags: list[dict[str, Any]], protocol: Protocol) -> list[str]:
+    """Why a step is flagged: the sentences of all its red flags (answer and deviations), each once."""
+    reasons: list[str] = []
+    for flag in flags:
+        reasons.extend(reason for reason in flag_reasons(flag, protocol) if reason not in reasons)
+    return reasons
+
+
+@bp.app_template_global()
+def first_flag_anchor(state: RunState) -> str:
+    """Where the run page shows its first red flag: the first flagged step, else the whole operation's notes."""
+    flagged = {flag["step"] for flag in state.red_flags()}
+    return next((f"step-{step.id}" for step in state.protocol.steps if step.id in flagged), "run-notes")
+
+
+@bp.app_template_global()
+def follow_up_notices(state: RunState, protocol: Protocol) -> list[dict[str, Any]]:
+    """A run's follow-up phases still open: the phase (in the run's language), when it is due, whether that has
+    passed, and its open steps. Empty before the run is first submitted (nothing is due yet)."""
+    now = datetime.now(UTC)
+    phases = {phase.id: phase for phase in protocol.phases}
+    notices = []
+    for follow_up in state.follow_ups():
+        if follow_up["open"] and follow_up["due_at"]:
+            due = datetime.fromisoformat(follow_up["due_at"].replace("Z", "+00:00"))
+            notices.append({"phase": phases[follow_up["phase"]], "due_at": follow_up["due_at"],
+                            "overdue": due < now, "open": follow_up["open"]})
+    return notices
 
 
 @bp.app_template_filter("clock")
@@ -98,9 +147,14 @@ def page_context(run: dict, state: RunState, **extra: Any) -> dict[str, Any]:
         deviations_by_step.setdefault(deviation["step"], []).append(deviation)
     for note in state.notes:
         notes_by_step.setdefault(note["step"], []).append(note)
+    editable = can_edit(run, state)
     return {"run": run, "state": state, "protocol": protocol, "missing": set(state.missing_critical()),
             "deviations_by_step": deviations_by_step, "notes_by_step": notes_by_step,
-            "editable": can_edit(run, state), "errors": {}, "typed": {}, "integrity_fault": state.integrity_fault,
+            "editable": editable, "errors": {}, "typed": {}, "integrity_fault": state.integrity_fault,
+            # In follow_up only the follow-up steps have forms, there is no run-level form and no submission.
+            "editable_steps": {step.id for step in protocol.steps if can_edit(run, state, step)},
+            "whole_run_editable": can_edit(run, state, whole_run=True),
+            "can_submit": editable and state.status in EDITABLE,
             **extra}
 
 
@@ -246,6 +300,7 @@ def friendly(error: EventError) -> str:
         "too_long": _("That text is too long: use at most 2,000 characters."),
         "run_submitted": _("The run was submitted; it can change again only if a supervisor returns it."),
         "run_locked": _("The run is approved and locked; nothing more can be added."),
+        "follow_up_only": _("The run is approved: only its follow-up steps can still be answered."),
         "forbidden": _("Only the person who started the run can change it."),
         "incomplete": _("Some critical steps are still open."),
         "invalid_attestation": error.message,

@@ -6,6 +6,7 @@ import { clearErrors, showError } from "./errors.js";
 import { hasForbiddenCharacters, timeOfDay } from "./text.js";
 
 let root, data, S, runId, user;
+let followUpPage = false;  // the page was drawn for a run in follow_up (approved; only follow-up steps open)
 // The page as the server (or the blank copy) drew it, before any change saved on this phone was shown:
 // a change the server refuses is taken off the screen by drawing its step again from here.
 const pristine = new Map();
@@ -38,10 +39,149 @@ function setTag(li) {
   tag.replaceChildren(hidden, S[status]);
 }
 
+// Kinds whose answer rides on the step (data-value) for the red-flag rules, as templates/runs/_step.html has it.
+const JUDGED_KINDS = ["yesno", "choice", "count"];
+const stepText = (li) => li.querySelector(".step-text span").textContent;
+
+// An answer as the server draws it: "Answer: <strong data-role=answer>…</strong> HH:MM".
+function answerPara(li, value, at) {
+  const p = document.createElement("p");
+  p.className = "answer";
+  const strong = document.createElement("strong");
+  strong.dataset.role = "answer";
+  strong.textContent = answerText(li, value);
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = clock(at);
+  p.append(`${S.answer} `, strong, " ", meta);
+  return p;
+}
+
+// The answer of a step as the red-flag rules read it (a number for counts), or undefined when not answered.
+function answerValue(li) {
+  if (!li || li.dataset.status !== "done" || li.dataset.value === undefined) return undefined;
+  return li.dataset.kind === "count" ? Number(li.dataset.value) : li.dataset.value;
+}
+
+// Why the step's answer is a red flag, in words (empty when it is not): the same rules as
+// donoharm/runs/flags.py answer_reasons, read from the step's data attributes.
+function answerReasons(li) {
+  const value = answerValue(li);
+  if (value === undefined) return [];
+  const reasons = [];
+  const { expected, flagEquals, flagAbove } = li.dataset;
+  const counted = li.dataset.kind === "count" && Number.isInteger(value);
+  if (expected && value !== expected) reasons.push(fill(S.flag_expected, { answer: expected === "yes" ? S.yes : S.no }));
+  if (flagEquals && flagEquals.split(" ").includes(value)) reasons.push(S.flag_equals);
+  if (counted && flagAbove !== undefined && value > Number(flagAbove)) reasons.push(fill(S.flag_above, { limit: flagAbove }));
+  const of = li.dataset.of ? stepItem(li.dataset.of) : null;
+  const total = answerValue(of);
+  if (counted && Number.isInteger(total) && value > total) reasons.push(fill(S.flag_of, { limit: total, step: stepText(of) }));
+  return reasons;
+}
+
+// The deviation notes recorded for a step (or, with the run-notes section, for the whole operation).
+const deviationNotes = (place) => [...place.querySelectorAll(
+  place.matches("li.run-step") ? "[data-role=record] .deviation-note" : ":scope > .deviation-note")];
+
+function noteText(paragraph) {
+  const copy = paragraph.cloneNode(true);
+  copy.querySelectorAll("strong, .meta").forEach((el) => el.remove());
+  return copy.textContent.trim();
+}
+
+// Red flags, as the server counts them (RunState.red_flags): each flagged answer and each deviation. Marks
+// every step again, redraws the count in the run's header and the list by the submit form; returns the count.
+function signals() {
+  let count = 0;
+  let first = null;
+  const items = [];
+  for (const li of root.querySelectorAll("li.run-step")) {
+    const strong = li.querySelector("[data-role=record] [data-role=answer]");
+    if (strong && li.dataset.of && answerValue(li) !== undefined) strong.textContent = answerText(li, answerValue(li));
+    const reasons = answerReasons(li);
+    const deviations = deviationNotes(li);
+    const shown = deviations.length ? [...reasons, S.flag_deviation] : reasons;
+    if (shown.length) li.dataset.flagged = "true"; else delete li.dataset.flagged;
+    const box = li.querySelector("[data-role=flag]");
+    if (box) {
+      box.hidden = !shown.length;
+      box.querySelector("[data-role=flag-reasons]").replaceChildren(...shown.map((reason) => {
+        const item = document.createElement("li");
+        item.textContent = reason;
+        return item;
+      }));
+    }
+    const link = `#step-${li.dataset.step}`;
+    if (reasons.length) {
+      const answer = document.createElement("strong");
+      answer.textContent = answerText(li, answerValue(li));
+      items.push(flagItem(link, stepText(li), [`— ${S.answer} `, answer, `. ${reasons.join(" ")}`]));
+    }
+    for (const note of deviations) items.push(deviationItem(link, stepText(li), note));
+    count += (reasons.length ? 1 : 0) + deviations.length;
+    if (!first && shown.length) first = link;
+  }
+  const notes = document.getElementById("run-notes");
+  for (const note of notes ? deviationNotes(notes) : []) {
+    items.push(deviationItem("#run-notes", S.whole_operation, note));
+    count += 1;
+    first = first || "#run-notes";
+  }
+  const header = root.querySelector("[data-role=flags]");
+  if (header) {
+    header.hidden = !count;
+    header.querySelector("[data-role=flag-count]").textContent = fill(S.flag_count, { n: count });
+    header.querySelector("[data-role=first-flag]").setAttribute("href", first || "#run-notes");
+  }
+  const summary = root.querySelector("[data-role=flag-summary]");
+  if (summary) {
+    summary.hidden = !count;
+    summary.querySelector("[data-role=flag-summary-count]").textContent = fill(S.flag_count, { n: count });
+    summary.querySelector("[data-role=flag-sentence]").textContent =
+      root.dataset.mode === "practice" ? S.flag_sentence_practice : S.flag_sentence;
+    summary.querySelector("[data-role=flag-list]").replaceChildren(...items);
+  }
+  return count;
+}
+
+// One line of the red-flag list by the submit form, as templates/runs/_flags.html draws it.
+function flagItem(href, label, rest) {
+  const item = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = href;
+  link.textContent = label;
+  item.append(link, " ", ...rest);
+  return item;
+}
+
+function deviationItem(href, label, note) {
+  const prefix = document.createElement("strong");
+  prefix.textContent = S.deviation_prefix;
+  return flagItem(href, label, ["— ", prefix, ` ${noteText(note)}`]);
+}
+
+// A run in follow_up: each follow-up phase's "due" notice goes once all its steps are answered, and once every
+// follow-up step is, the run is closed (as the server will have it when the changes are sent).
+function followUp() {
+  if (!followUpPage) return;
+  const open = [...root.querySelectorAll("li.run-step[data-follow-up=true]")].filter((li) => li.dataset.status === "todo");
+  const openPhases = new Set(open.map((li) => li.closest("section.phase").dataset.phase));
+  root.querySelectorAll("[data-role=follow-up-notice]").forEach((notice) => { notice.hidden = !openPhases.has(notice.dataset.phase); });
+  const closed = !open.length;
+  root.dataset.status = closed ? "closed" : "follow_up";
+  root.querySelector("[data-role=run-status]").textContent = closed ? S.closed : S.follow_up;
+  const section = root.querySelector("[data-role=follow-up]");
+  if (section) section.hidden = closed;
+  root.querySelectorAll("details.step-actions").forEach((el) => { el.hidden = closed; });
+}
+
 function answerText(li, value) {
   const kind = li.dataset.kind;
   if (kind === "check") return S.done_answer;
   if (kind === "yesno") return value === "yes" ? S.yes : S.no;
+  const total = kind === "count" && li.dataset.of ? answerValue(stepItem(li.dataset.of)) : undefined;
+  if (total !== undefined) return fill(S.count_of, { count: value, total });
   if (kind === "choice") {
     const label = li.querySelector(`label[for="v-${CSS.escape(li.dataset.step)}-${CSS.escape(value)}"]`);
     return label ? label.textContent : value;
@@ -76,12 +216,15 @@ function apply(event) {
   if (li) li.dataset.local = "true";
   if (event.type === "step.set" && li) {
     li.dataset.status = "done";
-    setAnswer(li, "answer", para("answer", S.answer, answerText(li, event.value), event.at));
+    if (JUDGED_KINDS.includes(li.dataset.kind) && event.value !== null) li.dataset.value = String(event.value);
+    setAnswer(li, "answer", answerPara(li, event.value, event.at));
   } else if (event.type === "step.cleared" && li) {
     li.dataset.status = "todo";
+    delete li.dataset.value;
     setAnswer(li, "answer", null);
   } else if (event.type === "step.na" && li) {
     li.dataset.status = "na";
+    delete li.dataset.value;
     setAnswer(li, "answer", para("answer", S.na_prefix, event.note, event.at));
   } else if (event.type === "deviation" || event.type === "note") {
     const deviation = event.type === "deviation";
@@ -126,6 +269,8 @@ async function redraw() {
 }
 
 function progress() {
+  signals();
+  followUp();
   const steps = [...root.querySelectorAll("li.run-step")];
   for (const li of steps) if (li.querySelector(".tag-deviation")) li.dataset.deviated = "true";
   const count = (status) => steps.filter((li) => li.dataset.status === status).length;
@@ -265,7 +410,8 @@ function followWork(event) {
   const live = document.getElementById("run-announce");
   if (live && li) {
     const number = [...root.querySelectorAll("li.run-step")].indexOf(li) + 1;
-    live.textContent = fill(S.step_status, { n: number, status: li.querySelector("[data-role=status]").textContent.replace(S.status_prefix, "").trim() });
+    const status = li.querySelector("[data-role=status]").textContent.replace(S.status_prefix, "").trim();
+    live.textContent = fill(S.step_status, { n: number, status }) + (li.dataset.flagged === "true" ? ` — ${S.red_flag}` : "");
   }
 }
 
@@ -415,6 +561,7 @@ export async function init() {
   S = data.strings;
   user = data.user;
   runId = root.dataset.runId;
+  followUpPage = root.dataset.status === "follow_up";
   const live = document.createElement("p");  // what just changed, for screen readers (sync-status says if it is sent)
   Object.assign(live, { id: "run-announce", className: "visually-hidden" });
   live.setAttribute("role", "status");
