@@ -48,13 +48,16 @@ CORE_PATHS: dict[str, Any] = {
             "responses": {"201": _json(_ref("Run"), "Created"), "200": _json(_ref("Run"), "Exists already"),
                           "400": ERROR, "401": ERROR, "409": ERROR, "422": ERROR}},
         "get": {
-            "summary": "A run with its state and every event, and whether its stored history still verifies",
+            "summary": "A run with its state and every event, whether its stored history still verifies, and its "
+                       "signed record: the latest issued, and whether the record of its latest change is being "
+                       "issued",
             "parameters": [RUN_ID],
-            "responses": {"200": _json({"type": "object", "required": ["run", "state", "events", "integrity"],
+            "responses": {"200": _json({"type": "object", "required": ["run", "state", "events", "integrity",
+                                                                       "record"],
                                         "properties": {
                 "run": _ref("Run"), "state": _ref("RunState"),
                 "events": {"type": "array", "items": _ref("StoredEvent")},
-                "integrity": _ref("Integrity")}}), "401": ERROR, "404": ERROR}}},
+                "integrity": _ref("Integrity"), "record": _ref("RecordStatus")}}), "401": ERROR, "404": ERROR}}},
     "/api/v1/runs/{run_id}/events": {"post": {
         "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again. "
                    "409 integrity_fault (details.seq: the first bad event) when the run's stored history was "
@@ -88,6 +91,20 @@ CORE_PATHS: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
+    "RecordStatus": {"type": "object", "required": ["latest", "being_issued"], "description":
+                     "latest: the newest signed record issued for the run (null before the first). being_issued: "
+                     "the record of the run's latest change is queued and not issued yet (attempts > 0: an "
+                     "attempt failed and it is tried again later), else null",
+                     "properties": {
+                         "latest": {"anyOf": [{"type": "null"}, {
+                             "type": "object", "required": ["id", "issued_at", "status", "sha256", "url"],
+                             "properties": {"id": {"type": "string"}, "issued_at": {"type": "string"},
+                                            "status": {"type": "string"}, "sha256": {"type": "string"},
+                                            "url": {"type": "string"}}}]},
+                         "being_issued": {"anyOf": [{"type": "null"}, {
+                             "type": "object", "required": ["status", "since", "attempts"],
+                             "properties": {"status": {"type": "string"}, "since": {"type": "string"},
+                                            "attempts": {"type": "integer", "minimum": 0}}}]}}},
     "Integrity": {"type": "object", "required": ["intact", "fault"], "description":
                   "intact is false when the run's stored events no longer match their hashes (changed outside "
                   "the app); the state then covers only the events before fault.seq (0: the run's header)",

@@ -1,13 +1,14 @@
 """Sessions, protocols and runs over JSON (DESIGN section 5)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from .. import run_service
 from ..clock import device_clock
 from ..db import get_db
+from ..db import records as records_db
 from ..library import get_registry
 from ..run_service import RunError
 from ..text import first_invalid_unicode
@@ -109,12 +110,24 @@ def post_events(run_id: str):
                     "state": result.state.to_json(), "receipt": receipt_or_none(get_db(), run_id, result.head)})
 
 
+def record_status(run_id: str) -> dict:
+    """The run's newest signed record, and whether the record of its latest change is still being issued."""
+    db = get_db()
+    latest, due = records_db.latest_record(db, run_id), records_db.due_record(db, run_id)
+    return {"latest": {"id": latest["id"], "issued_at": latest["issued_at"], "status": latest["status"],
+                       "sha256": latest["sha256"],
+                       "url": url_for("records.earlier", run_id=run_id, record_id=latest["id"])} if latest else None,
+            "being_issued": {"status": due["status"], "since": due["due_at"], "attempts": due["attempts"]}
+            if due else None}
+
+
 @bp.get("/runs/<run_id>")
 @login_required
 def get_run(run_id: str):
     run = readable_run(run_id)
     state, events = run_service.run_state(get_db(), get_registry(), run)
-    return jsonify(run_document(run, state, events))
+    # Not part of run_document: a signed record embeds that document, and cannot say it is being issued.
+    return jsonify({**run_document(run, state, events), "record": record_status(run_id)})
 
 
 @bp.get("/openapi.json")
