@@ -88,3 +88,38 @@ def test_protocols_check_prints_warnings_and_fails_on_them_only_when_strict(runn
     assert "1 file(s) OK, 2 warning(s)." in result.output
     strict = runner.invoke(args=["protocols", "check", "--strict", str(folder)])
     assert strict.exit_code == 1 and "0 problem(s) and 2 warning(s) in 1 file(s)." in strict.output
+
+
+def test_the_run_page_shows_a_pause_point_with_its_mode_moment_and_time_spent(app, api, users):
+    from donoharm import library
+    from donoharm.db import connect
+    from tests.conftest import event
+
+    doc = paused()
+    db = connect(app.config["DATABASE"])
+    with app.app_context():
+        library.publish(db, as_yaml(doc), users["trainer"])
+    db.conn.close()
+    acc = api("acc")
+    run_id = acc.start_run(protocol_id="test-protocol", version="1.0.0")
+    page = acc.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert page.count('data-role="pause-point"') == 1 and 'data-mode="read-do"' in page
+    assert "Before entering the venue" in page and "Read, then do:" in page
+    assert 'data-role="pause-time"' not in page  # nothing done yet
+    first, second = event("step.set", "agreement", "yes"), event("step.set", "briefing", True)
+    first["at"], second["at"] = "2026-03-01T10:00:00Z", "2026-03-01T10:07:00Z"
+    assert acc.send(run_id, first, second).status_code == 200
+    page = acc.get(f"/runs/{run_id}").get_data(as_text=True)
+    assert "Time spent on this pause point: 7 minutes" in page
+    shown = acc.get("/protocols/test-protocol/1.0.0").get_data(as_text=True)
+    assert "Before entering the venue" in shown and "Read, then do:" in shown
+
+
+def test_the_protocol_page_shows_red_flag_rules_measures_and_follow_ups(client, users):
+    from tests.conftest import login
+
+    login(client, "trainer")
+    page = client.get("/protocols/immigration-separation/1.1.0").get_data(as_text=True)
+    assert "red flag above 0" in page and "outcome measure: <code>potential-victims-arrested</code>" in page
+    assert "counted out of:" in page
+    assert "Follow-up: answered after approval, due 72 hours after the run is submitted." in page

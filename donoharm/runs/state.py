@@ -44,6 +44,7 @@ class RunState:
         self.reviews: list[dict[str, Any]] = []
         self.superseded: list[dict[str, Any]] = []  # answers that arrived after a later-made one
         self.last_event_at: str | None = None
+        self.phase_span: dict[str, tuple[str, str]] = {}  # phase id -> device times of its first and last change
         self.integrity_fault = None  # a runs.integrity.ChainFault when the stored history was tampered with
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -85,6 +86,8 @@ class RunState:
                                  "acknowledged": event["value"]["acknowledged"]})
         if self.status == "follow_up" and not self.open_follow_up_steps():
             self.status = "closed"
+        if step is not None:
+            self._note_phase_time(step, event["at"])
         self.last_event_at = event["at"]
 
     def deviated_steps(self) -> set[str]:
@@ -95,6 +98,23 @@ class RunState:
         covered = self.deviated_steps()
         return [step.id for step in self.protocol.critical_steps
                 if self.steps[step.id]["status"] == "todo" and step.id not in covered]
+
+    def _note_phase_time(self, step_id: str, at: str) -> None:
+        phase = self.protocol.step(step_id).phase_id
+        first, last = self.phase_span.get(phase, (at, at))
+        moment = datetime.fromisoformat(at)
+        if moment < datetime.fromisoformat(first):
+            first = at
+        if moment > datetime.fromisoformat(last):
+            last = at
+        self.phase_span[phase] = (first, last)
+
+    def minutes_in_phase(self, phase_id: str) -> int | None:
+        """Minutes from the first to the last change recorded for a phase's steps (device times), if any."""
+        if phase_id not in self.phase_span:
+            return None
+        first, last = (datetime.fromisoformat(at) for at in self.phase_span[phase_id])
+        return round((last - first).total_seconds() / 60)
 
     def open_follow_up_steps(self) -> list[str]:
         return [step.id for phase in self.protocol.follow_up_phases for step in phase.steps
