@@ -73,7 +73,7 @@ def data_words(app) -> tuple[str, list[str]]:
             names.append(shown.title)
             corpus += [shown.summary, shown.changelog, *protocol.sources.values()]
             for phase in shown.phases:
-                corpus.append(phase.title)
+                corpus += [phase.title, phase.when]
                 for step in phase.steps:
                     corpus += [step.text, step.guidance, *(o.label for o in step.options), *step.sources]
     organisation = app.config["ORGANISATION_NAME"]

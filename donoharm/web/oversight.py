@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import oversight
 from ..auth import roles_required
@@ -37,28 +39,51 @@ def period_filters(args) -> tuple[date, date, str, dict[str, str]]:
 
 
 def step_text(protocol_id: str, step_id: str) -> str:
-    """A step's text in the newest version that has it (step ids are stable across versions)."""
+    """A step's text in the newest version that has it (step ids are stable across versions), in the reader's
+    language when the protocol has it."""
     for protocol in reversed(get_registry().versions(protocol_id)):
         step = protocol.step(step_id)
         if step is not None:
-            return step.text
+            return protocol.in_language(str(get_locale())).step(step_id).text
     return step_id
 
 
+# The outcome measures the shipped protocols use, named in the reader's language. A measure not listed here is
+# named by its step's text in the reader's language (protocols are translated; measure ids are not).
+MEASURE_NAMES = {
+    "people-present": _l("People present"), "people-informed": _l("People told what happens"),
+    "people-screened-in-private": _l("People screened in private"),
+    "people-offered-services": _l("People offered services"), "people-referred": _l("People referred to services"),
+    "people-arrested": _l("People arrested"), "potential-victims-arrested": _l("Potential victims arrested"),
+    "possible-minors-present": _l("Possible minors present"), "suspects-arrested": _l("Suspects arrested"),
+    "misconduct-incidents": _l("Incidents of officer misconduct"),
+    "foreign-nationals-present": _l("Foreign nationals present"),
+    "foreign-nationals-screened": _l("Foreign nationals screened"),
+    "foreign-nationals-identified": _l("Foreign nationals identified as potential victims"),
+    "foreign-nationals-detained": _l("Foreign nationals detained"),
+    "foreign-nationals-removed": _l("Foreign nationals removed"),
+}
+
+
+def measure_name(measure: str | None, step_text: str) -> str:
+    return str(MEASURE_NAMES[measure]) if measure in MEASURE_NAMES else step_text
+
+
 def measure_info(protocol_id: str, measure: str) -> dict:
-    """The step reporting an outcome measure in the newest version that has it, and the step it is counted
-    against (its denominator), if any."""
-    for protocol in reversed(get_registry().versions(protocol_id)):
+    """The step reporting an outcome measure in the newest version that has it (its text in the reader's
+    language), and the step it is counted against (its denominator), if any."""
+    for newest in reversed(get_registry().versions(protocol_id)):
+        protocol = newest.in_language(str(get_locale()))
         for position, step in enumerate(protocol.steps):
             if step.measure != measure:
                 continue
-            info = {"step_id": step.id, "text": step.text, "position": position}
+            info = {"step_id": step.id, "text": step.text, "position": position,
+                    "label": measure_name(measure, step.text)}
             of = protocol.step(step.of) if step.of else None
             if of is not None:
-                info.update(of_step_id=of.id, of_text=of.text,
-                            of_label=oversight.measure_label(of.measure) if of.measure else of.text)
+                info.update(of_step_id=of.id, of_text=of.text, of_label=measure_name(of.measure, of.text))
             return info
-    return {"step_id": "", "text": measure}
+    return {"step_id": "", "text": "", "label": measure_name(measure, measure)}
 
 
 def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
