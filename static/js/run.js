@@ -72,7 +72,7 @@ function answerReasons(li) {
   const { expected, flagEquals, flagAbove } = li.dataset;
   const counted = li.dataset.kind === "count" && Number.isInteger(value);
   if (expected && value !== expected) reasons.push(fill(S.flag_expected, { answer: expected === "yes" ? S.yes : S.no }));
-  if (flagEquals && flagEquals.split(" ").includes(value)) reasons.push(S.flag_equals);
+  if (flagEquals && flagEquals.split(",").includes(value)) reasons.push(S.flag_equals);
   if (counted && flagAbove !== undefined && value > Number(flagAbove)) reasons.push(fill(S.flag_above, { limit: flagAbove }));
   const of = li.dataset.of ? stepItem(li.dataset.of) : null;
   const total = answerValue(of);
