@@ -72,13 +72,34 @@ class UserChangeForm(FlaskForm):
 
 class StartRunForm(FlaskForm):
     protocol = SelectField(_l("Protocol and version"), validators=[DataRequired(_l("Choose a protocol."))])
-    label = StringField(_l("Operation label"), validators=[
-        DataRequired(_l("Give the operation a label.")), Length(max=80, message=_l("Use at most 80 characters."))])
+    label = StringField(_l("Operation label"), validators=[Length(max=80, message=_l("Use at most 80 characters."))])
+    # A live run opens a new operation or joins one started today (its choices are set by the view).
+    operation = RadioField(_l("Operation"), default="new",
+                           choices=[SelectChoice("new", _l("New operation, with the label above")),
+                                    SelectChoice("join", _l("Join an operation started today"))])
+    operation_id = SelectField(_l("Operation to join"), validate_choice=False, default="")
     mode = RadioField(_l("Mode"), default="live",
                       choices=[SelectChoice("live", _l("Live operation")),
                                SelectChoice("practice", _l("Practice (training only)"))],
                       validators=[InputRequired(_l("Choose live or practice."))])
     language = SelectField(_l("Language of the checklist"), validate_choice=True)
+
+    def joining(self) -> bool:
+        return self.operation.data == "join"
+
+    def validate_label(self, field) -> None:
+        # Joining, a blank label takes the operation's label (the view fills it in).
+        if not (field.data or "").strip() and not (self.joining() and self.mode.data == "live"):
+            raise ValidationError(_l("Give the operation a label."))
+
+    def validate_operation(self, field) -> None:
+        if self.joining() and self.mode.data == "practice":
+            raise ValidationError(_l("Practice runs are not part of an operation: choose New operation, or a "
+                                     "live run."))
+
+    def validate_operation_id(self, field) -> None:
+        if self.joining() and self.mode.data == "live" and not field.data:
+            raise ValidationError(_l("Choose the operation to join."))
 
 
 class SubmitForm(FlaskForm):

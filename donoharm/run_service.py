@@ -122,14 +122,7 @@ def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> 
         raise RunError(422, "unknown_protocol", "no such protocol version",
                        {"protocol_id": payload.get("protocol_id"),
                         "protocol_version": payload.get("protocol_version")})
-    label = payload.get("label")
-    if not isinstance(label, str) or not label.strip():
-        raise RunError(422, "invalid_label", "give the operation a label, e.g. OP-2026-014 (never a person's name)")
-    if len(label.strip()) > LABEL_LIMIT:
-        raise RunError(422, "invalid_label", f"the label is longer than {LABEL_LIMIT} characters")
-    problem = text_problem(label)
-    if problem:
-        raise RunError(422, "invalid_label", f"the label cannot be stored: {problem}")
+    label = checked_label(payload.get("label"))
     mode = payload.get("mode", "live")
     if mode not in ("live", "practice"):
         raise RunError(422, "invalid_mode", "mode is 'live' or 'practice'")
@@ -137,22 +130,40 @@ def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> 
     if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
         raise RunError(422, "invalid_language", "language must be a language tag such as en")
     created_at = _optional_time(payload, "created_at", clock) or utc_now()
-    return protocol, label.strip(), mode, language, created_at
+    return protocol, label, mode, language, created_at
+
+
+def checked_label(label: Any, code: str = "invalid_label", what: str = "the label") -> str:
+    """A run's or an operation's label, stripped, if the label rule allows it; else a 422 RunError.
+
+    One line of printable text of at most LABEL_LIMIT characters, such as OP-2026-014: never a person's name."""
+    if not isinstance(label, str) or not label.strip():
+        raise RunError(422, code, "give the operation a label, e.g. OP-2026-014 (never a person's name)")
+    if len(label.strip()) > LABEL_LIMIT:
+        raise RunError(422, code, f"{what} is longer than {LABEL_LIMIT} characters")
+    problem = text_problem(label)
+    if problem:
+        raise RunError(422, code, f"{what} cannot be stored: {problem}")
+    return label.strip()
 
 
 def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor: Actor,
               actor_id: int, clock: DeviceClock | None = None) -> tuple[dict[str, Any], bool]:
-    """Create a run with a client-made id; return (run, created). Repeating it is harmless."""
+    """Create a run with a client-made id, joining or opening the operation the payload names (if any);
+    return (run, created). Repeating it is harmless."""
+    from . import operations  # here: it imports this module (RunError, the label rule)
+
     if not is_uuid(run_id):
         raise RunError(400, "invalid_id", "the run id must be a UUID made on the device")
     protocol, label, mode, language, created_at = _run_fields(payload, registry, clock)
     listed_at = _optional_time(payload, "versions_listed_at", clock)
+    wanted = operations.requested(payload, mode)
     with transaction(db):
         existing = runs_db.get_run(db, run_id)
         if existing is not None:
             same = (existing["created_by"] == actor.username and existing["protocol_id"] == protocol.id
                     and existing["protocol_version"] == protocol.version and existing["label"] == label
-                    and existing["mode"] == mode)
+                    and existing["mode"] == mode and existing["operation_id"] == (wanted.id if wanted else None))
             if not same:
                 raise RunError(409, "run_exists", "a different run already has this id")
             return existing, False
@@ -163,6 +174,8 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
                "protocol_sha256": protocol.sha256, "label": label, "mode": mode, "language": language,
                "created_by": actor.username, "created_at": created_at, "received_at": utc_now()}
         run["genesis_hash"] = genesis_hash(run)
+        # Beside the header, not in it: the genesis hash above never covers the operation (organisational metadata).
+        run["operation_id"] = operations.attach(db, wanted, created_at, actor_id) if wanted else None
         runs_db.insert_run(db, run, actor_id)
     return runs_db.get_run(db, run_id), True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,17 +71,23 @@ def _make_sample_runs(app) -> dict[str, str]:
     protocol = registry.current("immigration-separation")  # the newest: it has every shipped language
     open_run = acc.start_run(version=protocol.version, label="OP-TEST-001")
     acc.send(open_run, *complete_answers(protocol)[:3])
-    submitted = acc.start_run(version=protocol.version, label="OP-TEST-002")
+    # The submitted run opens an operation, so the operation page is among the pages visited.
+    submitted, operation = str(uuid.uuid4()), str(uuid.uuid4())
+    response = acc.put(f"/api/v1/runs/{submitted}", json={
+        "protocol_id": protocol.id, "protocol_version": protocol.version, "label": "OP-TEST-002",
+        "operation": {"id": operation, "label": "OP-TEST-002"}})
+    assert response.status_code == 201, response.get_json()
     response = acc.send(submitted, *complete_answers(protocol), event("note", note="Handover as agreed."),
                         attestation())
     assert response.status_code == 200, response.get_json()
-    return {"open": open_run, "submitted": submitted, "protocol_id": protocol.id, "version": protocol.version}
+    return {"open": open_run, "submitted": submitted, "protocol_id": protocol.id, "version": protocol.version,
+            "operation": operation}
 
 
 def page_paths(app, sample: dict[str, str]) -> list[str]:
     """Every GET route of the app that may be a page, with its parameters filled from the sample data."""
     values = {"protocol_id": sample["protocol_id"], "version": sample["version"], "run_id": sample["submitted"],
-              "record_id": "none"}
+              "record_id": "none", "operation_id": sample["operation"]}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith(SKIPPED_PREFIXES) or rule.rule in SKIPPED_PATHS:

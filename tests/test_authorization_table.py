@@ -51,6 +51,7 @@ TABLE = {
     "GET /offline": "ok ok ok ok ok ok",
     "GET /offline/precache.json": "in ok ok ok ok ok",
     "GET /offline/runs/<protocol_id>/<version>": "in ok ok ok ok ok",
+    "GET /operations/<operation_id>": "in ok no ok no ok",  # staff with a run in it; supervisors, admins
     "GET /oversight": "in no no ok no ok",
     "GET /oversight.csv": "in no no ok no ok",
     "GET /practice": "in no no no ok ok",  # trainers' practice overview
@@ -125,7 +126,10 @@ def world(app, api, users):
     acc = api("acc")
     with app.app_context():
         protocol = get_registry().get("immigration-separation", "1.0.0")
-    run_id = acc.start_run(label="OP-TEST-001")
+    run_id, operation_id = str(uuid.uuid4()), str(uuid.uuid4())
+    assert acc.put(f"/api/v1/runs/{run_id}", json={
+        "protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP-TEST-001",
+        "operation": {"id": operation_id, "label": "OP-TEST-001"}}).status_code == 201
     assert acc.send(run_id, *complete_answers(protocol), attestation()).status_code == 200
     unsubmitted = acc.start_run(label="OP-TEST-002")
     assert acc.send(unsubmitted, *complete_answers(protocol)).status_code == 200
@@ -153,7 +157,7 @@ def world(app, api, users):
         sessions[who] = (client.get_cookie("session").value, token)
     values = {"run_id": run_id, "protocol_id": "immigration-separation", "version": "1.0.0",
               "user_id": users["acc2"], "record_id": record["id"] if record else str(uuid.uuid4()),
-              "filename": "css/app.css", "name": checkpoint, "file_id": root_id}
+              "filename": "css/app.css", "name": checkpoint, "file_id": root_id, "operation_id": operation_id}
     return sessions, values, unsubmitted
 
 

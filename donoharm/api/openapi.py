@@ -42,7 +42,8 @@ CORE_PATHS: dict[str, Any] = {
         "responses": {"200": _json({"type": "object"}), "401": ERROR, "404": ERROR}}},
     "/api/v1/runs/{run_id}": {
         "put": {
-            "summary": "Start a run with a client-made UUID (idempotent: 200 when it exists already)",
+            "summary": "Start a run with a client-made UUID (idempotent: 200 when it exists already), joining "
+                       "(operation_id) or opening (operation) an operation if asked",
             "parameters": [RUN_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewRun")}}},
             "responses": {"201": _json(_ref("Run"), "Created"), "200": _json(_ref("Run"), "Exists already"),
@@ -53,11 +54,12 @@ CORE_PATHS: dict[str, Any] = {
                        "issued",
             "parameters": [RUN_ID],
             "responses": {"200": _json({"type": "object", "required": ["run", "state", "events", "integrity",
-                                                                       "record"],
+                                                                       "operation", "record"],
                                         "properties": {
                 "run": _ref("Run"), "state": _ref("RunState"),
                 "events": {"type": "array", "items": _ref("StoredEvent")},
-                "integrity": _ref("Integrity"), "record": _ref("RecordStatus")}}), "401": ERROR, "404": ERROR}}},
+                "integrity": _ref("Integrity"), "operation": {"anyOf": [_ref("Operation"), {"type": "null"}]},
+                "record": _ref("RecordStatus")}}), "401": ERROR, "404": ERROR}}},
     "/api/v1/runs/{run_id}/events": {"post": {
         "summary": "Append a batch of events, all or nothing; replayed event ids are acknowledged again. "
                    "409 integrity_fault (details.seq: the first bad event) when the run's stored history was "
@@ -132,7 +134,20 @@ SCHEMAS: dict[str, Any] = {
         "versions_listed_at": {"type": "string", "format": "date-time",
                                "description": "When the server listed the versions this run's version was "
                                               "chosen from (a start form saved on the phone): a version "
-                                              "retired after that is still accepted"}}},
+                                              "retired after that is still accepted"},
+        "operation_id": {"type": ["string", "null"], "format": "uuid",
+                         "description": "Join this operation: one started on the UTC day the run was started "
+                                        "(created_at, else now). 422 unknown_operation when there is none with "
+                                        "this id, 422 operation_other_day when it was started another day. Live "
+                                        "runs only (422 practice_operation); not together with operation. null: none"},
+        "operation": {"type": ["object", "null"], "required": ["id", "label"], "description":
+                      "Open a new operation with this run, its id made on the device: sending it again (or "
+                      "another run with the same id and label, the same day) joins the same operation. 409 "
+                      "operation_exists when that id has another label; 422 invalid_operation_label for a label "
+                      "the label rule refuses. Live runs only; not together with operation_id. null: none",
+                      "properties": {"id": {"type": "string", "format": "uuid"},
+                                     "label": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
+                                               "description": "As a run's label: never a person's name"}}}}},
     "Run": {"type": "object", "properties": {
         "id": {"type": "string"}, "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
         "protocol_sha256": {"type": "string"}, "label": {"type": "string"},
@@ -140,7 +155,23 @@ SCHEMAS: dict[str, Any] = {
         "created_by": {"type": "string"}, "created_at": {"type": "string"}, "received_at": {"type": "string"},
         "status": {"type": "string", "enum": RUN_STATUSES},
         "head_hash": {"type": "string"}, "event_count": {"type": "integer"},
-        "submitted_at": {"type": ["string", "null"]}, "updated_at": {"type": "string"}}},
+        "submitted_at": {"type": ["string", "null"]}, "updated_at": {"type": "string"},
+        "operation_id": {"type": ["string", "null"], "description": "The operation the run is part of, if any"}}},
+    "Operation": {"type": "object", "required": ["id", "label", "day", "siblings"], "description":
+                  "The operation a run is part of: organisational metadata kept beside the run, not covered by "
+                  "its hash chain. siblings: its other runs as they stand now (in a signed record: when the "
+                  "record was issued)",
+                  "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                                 "day": {"type": "string", "description": "The UTC day it was started, YYYY-MM-DD"},
+                                 "siblings": {"type": "array", "items": {
+                                     "type": "object",
+                                     "required": ["id", "label", "protocol_id", "protocol_version", "created_by",
+                                                  "status"],
+                                     "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                                                    "protocol_id": {"type": "string"},
+                                                    "protocol_version": {"type": "string"},
+                                                    "created_by": {"type": "string"},
+                                                    "status": {"type": "string", "enum": RUN_STATUSES}}}}}},
     "Event": {"type": "object", "required": ["id", "type", "at"], "properties": {
         "id": {"type": "string", "format": "uuid", "description": "Made on the device; the idempotency key"},
         "type": {"type": "string", "enum": ["step.set", "step.cleared", "step.na", "note", "deviation",

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from .. import run_service
+from .. import operations, run_service
 from ..clock import device_clock
 from ..db import get_db
 from ..db import records as records_db
@@ -41,8 +41,8 @@ def readable_run(run_id: str) -> dict:
 def run_json(run: dict) -> dict:
     keys = ("id", "protocol_id", "protocol_version", "protocol_sha256", "label", "mode", "language",
             "created_by", "created_at", "received_at", "status", "head_hash", "event_count", "submitted_at",
-            "updated_at")
-    return {key: run[key] for key in keys}
+            "updated_at", "operation_id")
+    return {key: run.get(key) for key in keys}
 
 
 PUBLIC_EVENT_FIELDS = ("id", "run", "seq", "type", "step", "value", "note", "at", "received_at", "actor",
@@ -53,14 +53,16 @@ def event_json(event: dict) -> dict:
     return {key: event[key] for key in PUBLIC_EVENT_FIELDS}
 
 
-def run_document(run: dict, state, events: list[dict]) -> dict:
+def run_document(run: dict, state, events: list[dict], operation: dict | None = None) -> dict:
     """A run's API representation (GET /api/v1/runs/<id>); signed records embed the same.
 
     A run changed outside the app: its events are given as stored (they are the evidence), its state only up
-    to the first bad event, and `integrity` says so plainly (records are never issued for such a run)."""
+    to the first bad event, and `integrity` says so plainly (records are never issued for such a run).
+    `operation` is operations.document_of(run): its operation and the other runs in it, null for none."""
     fault = state.integrity_fault
     return {"run": run_json(run), "state": state.to_json(), "events": [event_json(e) for e in events],
-            "integrity": {"intact": fault is None, "fault": fault.to_json() if fault else None}}
+            "integrity": {"intact": fault is None, "fault": fault.to_json() if fault else None},
+            "operation": operation}
 
 
 @bp.get("/session")
@@ -127,7 +129,8 @@ def get_run(run_id: str):
     run = readable_run(run_id)
     state, events = run_service.run_state(get_db(), get_registry(), run)
     # Not part of run_document: a signed record embeds that document, and cannot say it is being issued.
-    return jsonify({**run_document(run, state, events), "record": record_status(run_id)})
+    return jsonify({**run_document(run, state, events, operations.document_of(get_db(), run)),
+                    "record": record_status(run_id)})
 
 
 @bp.get("/openapi.json")

@@ -38,6 +38,9 @@ def _queue_where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     if filters.get("label"):  # a substring of the operation label; LIKE ignores ASCII case
         clauses.append("r.label LIKE ? ESCAPE '\\'")
         params.append(like_pattern(filters["label"]))
+    if filters.get("operation"):  # an operation's id (runs_by_operation)
+        clauses.append("r.operation_id = ?")
+        params.append(filters["operation"])
     if filters.get("since"):
         clauses.append("r.submitted_at >= ?")
         params.append(filters["since"].isoformat())
@@ -57,8 +60,10 @@ def queue(db: Database, filters: dict[str, Any], offset: int = 0) -> tuple[list[
                    u.username AS created_by, r.created_by AS creator_id,
                    COALESCE(f.deviation_count, 0) AS deviation_count, COALESCE(f.na_count, 0) AS na_count,
                    COALESCE(f.returned, 0) AS returned_count, COALESCE(f.flag_count, 0) AS flag_count,
-                   COALESCE(f.follow_up_flag_count, 0) AS follow_up_flag_count, f.follow_up_due_at
+                   COALESCE(f.follow_up_flag_count, 0) AS follow_up_flag_count, f.follow_up_due_at,
+                   r.operation_id, o.label AS operation_label
             FROM runs r JOIN users u ON u.id = r.created_by LEFT JOIN run_facts f ON f.run_id = r.id
+                 LEFT JOIN operations o ON o.id = r.operation_id
             WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?""",
         [*params, QUEUE_LIMIT, offset]).fetchall()
     total = db.execute(f"SELECT count(*) FROM runs r JOIN users u ON u.id = r.created_by WHERE {where}",

@@ -8,17 +8,17 @@ from sqlite_utils import Database
 
 RUN_COLUMNS = """r.id, r.protocol_id, r.protocol_version, r.protocol_sha256, r.label, r.mode, r.language,
     u.username AS created_by, r.created_by AS creator_id, r.created_at, r.received_at, r.genesis_hash,
-    r.status, r.head_hash, r.event_count, r.submitted_at, r.updated_at"""
+    r.status, r.head_hash, r.event_count, r.submitted_at, r.updated_at, r.operation_id"""
 
 
 def insert_run(db: Database, run: dict[str, Any], creator_id: int) -> None:
     db.execute(
         """INSERT INTO runs (id, protocol_id, protocol_version, protocol_sha256, label, mode, language,
-               created_by, created_at, received_at, genesis_hash, head_hash, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               created_by, created_at, received_at, genesis_hash, head_hash, updated_at, operation_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [run["id"], run["protocol_id"], run["protocol_version"], run["protocol_sha256"], run["label"],
          run["mode"], run.get("language", "en"), creator_id, run["created_at"], run["received_at"],
-         run["genesis_hash"], run["genesis_hash"], run["received_at"]],
+         run["genesis_hash"], run["genesis_hash"], run["received_at"], run.get("operation_id")],
     )
 
 

@@ -361,3 +361,24 @@ def signals_m001_flags_follow_ups_measures(db):
         INSERT OR IGNORE INTO review_pending SELECT id FROM runs WHERE event_count > 0;
         """
     )
+
+
+@migrations()
+def operations_m001_operations(db):
+    # An operation (issue 17) groups the runs of several protocols, by one or several staff, on one UTC day.
+    # The link is organisational metadata kept beside the run: it is not part of the run's header, so the
+    # genesis hash (runs/chain.py) does not cover it and runs stored before keep verifying unchanged.
+    db.executescript(
+        """
+        CREATE TABLE operations (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            day TEXT NOT NULL,
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX operations_by_day ON operations (day, created_at);
+        ALTER TABLE runs ADD COLUMN operation_id TEXT REFERENCES operations(id);
+        CREATE INDEX runs_by_operation ON runs (operation_id) WHERE operation_id IS NOT NULL;
+        """
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app
 from sqlite_utils import Database
 
-from .. import run_service
+from .. import operations, run_service
 from ..api.v1 import run_document
 from ..config import write_atomically
 from ..db import records as records_db
@@ -40,8 +40,11 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
     protocol = run_service.protocol_of(registry, run)
     record_id = str(uuid.uuid4())
     issued_at = run_service.utc_now()
-    html = record_html(record_id, issued_at, reason, run, protocol, state, events, signature_image_of(state))
-    pdf = record_pdf(html, run_document(run, state, events))
+    # The operation and its other runs as they stand at issue: a run joining later is named by later records.
+    operation = operations.document_of(db, run)
+    html = record_html(record_id, issued_at, reason, run, protocol, state, events, signature_image_of(state),
+                       operation)
+    pdf = record_pdf(html, run_document(run, state, events, operation))
     key = signing_key()
     # The stamp text is a %-template for pyHanko (%(ts)s is the signing time): escape the organisation's name.
     stamp = f"Signed by {key.subject.replace('%', '%%')}\n%(ts)s\nRecord {record_id}"

@@ -54,8 +54,8 @@ def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
 
 
 def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol: Protocol, state: RunState,
-                events: list[dict], signature_image: str | None) -> str:
-    """The record as HTML, in the language the run was carried out in."""
+                events: list[dict], signature_image: str | None, operation: dict | None = None) -> str:
+    """The record as HTML, in the language the run was carried out in; `operation` as operations.document_of."""
     texts = protocol.in_language(run.get("language"))
     # The record's labels follow the run's language too, whoever's request issues it (e.g. a supervisor's).
     with force_locale(supported(texts.language) or DEFAULT_LANGUAGE):
@@ -64,7 +64,7 @@ def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol
             protocol=texts, state=state, events=events, when=when,
             organisation=current_app.config["ORGANISATION_NAME"], page_size=page_size(), margin_mm=MARGIN_MM,
             stamp_w_mm=STAMP_W * 25.4 / 72, stamp_h_mm=STAMP_H * 25.4 / 72, signature_image=signature_image,
-            practice=run["mode"] == "practice", follow_ups=follow_ups_at(state, issued_at),
+            practice=run["mode"] == "practice", follow_ups=follow_ups_at(state, issued_at), operation=operation,
         )
 
 

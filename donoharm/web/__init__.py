@@ -6,6 +6,7 @@ from . import (
     admin,
     health,
     home,
+    operations,
     oversight,
     practice,
     protocol_share,
@@ -32,3 +33,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(oversight.bp)
     app.register_blueprint(signals.bp)
+    app.register_blueprint(operations.bp)

@@ -28,6 +28,7 @@ from ..run_service import RunError
 from ..runs import EventError, RunState
 from ..runs.state import fold, utc_iso
 from ..text import text_problem, whole_number
+from . import operations
 from .runs import answer_text, page_context, readable_run
 from .signals import flag_reasons
 
@@ -127,6 +128,9 @@ def queue_filters(args) -> tuple[dict[str, Any], dict[str, str]]:
 def queue():
     """Submitted live runs, longest waiting first or most red flags first, with filters and a label search."""
     filters, problems = queue_filters(request.args)
+    operation, problems["operation"] = operations.queue_filter(request.args.get("operation"))
+    filters["operation"] = operation["id"] if operation else ""
+    problems = {key: problem for key, problem in problems.items() if problem}
     db = get_db()
     if request.args.get("page") and whole_number(request.args["page"], MAX_PAGE) is None:
         problems["page"] = _("Give a page number from 1 to %(n)s.", n=MAX_PAGE)
@@ -134,7 +138,8 @@ def queue():
     runs, total = review_db.queue(db, filters, offset=(page - 1) * review_db.QUEUE_LIMIT)
     return render_template("review/queue.html", runs=runs, total=total, filters=filters, problems=problems,
                            page=page, limit=review_db.QUEUE_LIMIT, statuses=STATUS_FILTERS, sorts=SORTS,
-                           protocols=get_registry().ids(), accompaniers=review_db.accompanier_names(db)), \
+                           operation=operation, protocols=get_registry().ids(),
+                           accompaniers=review_db.accompanier_names(db)), \
         400 if problems else 200
 
 

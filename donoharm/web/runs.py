@@ -26,6 +26,7 @@ from ..run_service import RunError
 from ..runs import EventError, RunState, is_uuid
 from ..runs.events import COUNT_LIMIT
 from ..text import time_of_day, whole_number
+from . import operations
 from .signals import flag_reasons
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
@@ -181,8 +182,10 @@ def version_choices() -> list[SelectChoice]:
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """Start a run: protocol version (current preselected), operation label, live or practice."""
+    """Start a run: protocol version (current preselected), operation label, a new operation or one started
+    today to join, live or practice."""
     form = StartRunForm()
+    joinable = operations.offer_operations(form)
     form.protocol.choices = version_choices()
     form.language.choices = [SelectChoice(tag, name) for tag, name in LANGUAGES.items()]
     wanted = request.args.get("protocol")
@@ -198,17 +201,19 @@ def new():
         payload = {"protocol_id": protocol_id, "protocol_version": version, "label": form.label.data,
                    "mode": form.mode.data, "language": _run_language(protocol_id, version, form.language.data)}
         try:
+            operations.add_operation(form, payload)
             run, _created = run_service.start_run(get_db(), get_registry(), str(uuid.uuid4()), payload,
                                                   current_user.actor, current_user.id)
         except RunError as error:
-            field = form.label if error.code == "invalid_label" else form.protocol
-            field.errors.append(error.message)
+            if not operations.show_error(form, error):
+                field = form.label if error.code == "invalid_label" else form.protocol
+                field.errors.append(error.message)
         else:
             return redirect(url_for("runs.show", run_id=run["id"]))
     status = 422 if request.method == "POST" else 200
     # A copy of this form saved on a phone keeps offering these versions with no signal; the time they
     # were listed goes with each run started from it (see run_service._chosen_before_retirement).
-    return render_template("runs/new.html", form=form, listed_at=run_service.utc_now()), status
+    return render_template("runs/new.html", form=form, listed_at=run_service.utc_now(), joinable=joinable), status
 
 
 def _run_language(protocol_id: str, version: str, wanted: str | None) -> str:

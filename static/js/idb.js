@@ -1,5 +1,6 @@
 // The smallest IndexedDB layer the app needs (after jakearchibald/idb-keyval): one database, three stores.
-//   runs:   runs started on this phone {id, protocol_id, protocol_version, label, mode, language, sent}
+//   runs:   runs started on this phone {id, protocol_id, protocol_version, label, mode, language, sent,
+//           operation_id (joined) or operation {id, label} (opened)}
 //   events: every event made on this phone {seq, id, run, type, step, value, note, at, sent, error}
 //   meta:   small facts (for example whether the session has ended), and the latest receipt per person
 //           and run under ["receipt", user, run] (see outbox.js)

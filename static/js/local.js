@@ -33,15 +33,27 @@ function startForm(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const label = String(data.get("label") || "").trim();
+    const mode = data.get("mode") || "live";
+    const joining = data.get("operation") === "join";
+    const chosen = joining ? form.elements.operation_id.selectedOptions[0] : null;
+    if (joining && mode !== "live") return showFieldError(form.querySelector("input[name=operation]"), form.dataset.operationPractice);
+    if (joining && !(chosen && chosen.value)) return showFieldError(form.elements.operation_id, form.dataset.operationRequired);
+    // The list was made when the page was saved on this phone: an operation of an earlier day cannot be joined.
+    if (joining && chosen.dataset.day !== now().slice(0, 10)) return showFieldError(form.elements.operation_id, form.dataset.operationOtherDay);
+    // Joining, a blank label takes the operation's label (as the server's form does).
+    const label = String(data.get("label") || "").trim() || (chosen ? chosen.dataset.label : "");
     const field = form.elements.label;
     if (!label) return showFieldError(field, form.dataset.labelRequired);
     if (label.length > 80) return showFieldError(field, form.dataset.labelTooLong);
     if (hasForbiddenCharacters(label)) return showFieldError(field, form.dataset.textInvalid);
     const [protocolId, version] = String(data.get("protocol") || "").split("@");
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
-      mode: data.get("mode") || "live", language: data.get("language") || null, created_at: now(),
+      mode, language: data.get("language") || null, created_at: now(),
       versions_listed_at: form.dataset.listedAt || null, user: form.dataset.user };
+    // A live run joins an operation started today or opens a new one, its id made here so that sending the
+    // run again (no signal, a retry) opens the same operation once.
+    if (mode === "live" && joining) run.operation_id = chosen.value;
+    else if (mode === "live") run.operation = { id: uuid(), label };
     const button = event.submitter || form.querySelector("button[type=submit]");
     button.disabled = true;  // one tap, one run
     try {

@@ -74,7 +74,8 @@ async function sendRun(token, run) {
   // versions it was chosen from were listed (a version retired since is still accepted).
   const body = { protocol_id: run.protocol_id, protocol_version: run.protocol_version, label: run.label,
     mode: run.mode, language: run.language, created_at: run.created_at,
-    versions_listed_at: run.versions_listed_at || undefined };
+    versions_listed_at: run.versions_listed_at || undefined,
+    operation_id: run.operation_id || undefined, operation: run.operation || undefined };
   const { status, data } = await withToken(token, "PUT", `/api/v1/runs/${run.id}`, body);
   if (status === 200 || status === 201) return markRunSent(run.id);
   return markRunRefused(run.id, reason(data));
