@@ -84,7 +84,8 @@ def _measures(measure_rows: Iterable[dict], measure_info: Callable[[str, str], d
         key = (row["protocol_id"], row["measure"])
         if key not in measures:
             info = measure_info(*key)
-            measures[key] = {"protocol_id": key[0], "measure": key[1], "label": info.get("label") or measure_label(key[1]),
+            measures[key] = {"protocol_id": key[0], "measure": key[1],
+                             "label": info.get("label") or measure_label(key[1]),
                              "step_id": info.get("step_id", ""), "text": info.get("text", ""),
                              "of_step_id": info.get("of_step_id"), "of_text": info.get("of_text", ""),
                              "of_label": info.get("of_label", ""), "position": info.get("position", 0),
