@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from donoharm.protocols import load_file
+from donoharm.protocols.model import version_key
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATED = [("immigration-separation", "1.0.0", "1.0.1"), ("non-coerced-adults", "1.0.0", "1.0.1"),
@@ -20,6 +21,10 @@ CORRECTED = [("immigration-separation", "1.0.1", "1.0.2"), ("non-coerced-adults"
 # The versions that add red flags, measures and follow-ups, in every language: the latest of each protocol.
 SIGNALLED = [("immigration-separation", "1.0.2", "1.1.0"), ("non-coerced-adults", "1.0.2", "1.1.0"),
              ("social-worker-accompaniment", "1.1.2", "1.2.0")]
+# The versions reshaped into pause points (issue 17), in every language.
+FIELD_SHAPED = [("non-coerced-adults", "1.1.0", "2.0.0"), ("social-worker-accompaniment", "1.2.0", "2.0.0"),
+                ("immigration-separation", "1.1.0", "2.0.0"),
+                ("labour-trafficking", None, "1.0.0")]  # a new protocol (issue 17): no version before it
 ALL_LANGUAGES = ("en", "es", "fr", "km", "th")
 KHMER = re.compile("[\u1780-\u17ff]")
 THAI = re.compile("[\u0e00-\u0e7f]")
@@ -77,7 +82,7 @@ def test_corrected_version_keeps_every_step_and_adds_french_and_thai(pid, before
         assert note in new.in_language(language).changelog, language
 
 
-@pytest.mark.parametrize("pid,before,after", TRANSLATED + CORRECTED + SIGNALLED)
+@pytest.mark.parametrize("pid,before,after", TRANSLATED + CORRECTED + SIGNALLED + FIELD_SHAPED)
 @pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
 def test_every_text_is_translated(pid, before, after, language):
     """Every title, step text, guidance and option label of the version, in the language's own words."""
@@ -104,9 +109,12 @@ def test_every_text_is_translated(pid, before, after, language):
             assert len(script.findall(text)) > 3 * len("".join(LATIN_WORD.findall(text))), text
 
 
-@pytest.mark.parametrize("pid,before,after", SIGNALLED)
-def test_the_latest_version_is_current_so_new_runs_get_every_language(app, pid, before, after):
-    assert app.extensions["donoharm.registry"].current(pid).version == after
+@pytest.mark.parametrize("pid", [pid for pid, _, _ in SIGNALLED])
+def test_the_latest_version_is_current_so_new_runs_get_every_language(app, pid):
+    newest = max((ROOT / "protocols" / pid).glob("*.yaml"), key=lambda path: version_key(path.stem)).stem
+    current = app.extensions["donoharm.registry"].current(pid)
+    assert current.version == newest
+    assert current.languages == ALL_LANGUAGES
 
 
 @pytest.mark.parametrize("language", ["es", "fr", "km", "th"])
@@ -156,7 +164,7 @@ def test_a_version_without_the_readers_language_says_so_and_shows_the_original(c
 
 
 @pytest.mark.parametrize("language", ["fr", "th"])
-@pytest.mark.parametrize("pid,before,after", CORRECTED + SIGNALLED)
+@pytest.mark.parametrize("pid,before,after", CORRECTED + SIGNALLED + FIELD_SHAPED)
 def test_french_and_thai_readers_see_the_latest_version_in_their_language(client, pid, before, after, language):
     page = html.unescape(client.get(f"/protocols/{pid}/{after}", headers={"Accept-Language": language})
                          .get_data(as_text=True))

@@ -28,21 +28,31 @@ def line_of(text: str, needle: str) -> int:
 
 def test_the_three_protocols_ship_with_their_versions():
     ids = {path.parent.name for path in SHIPPED}
-    assert ids == {"social-worker-accompaniment", "immigration-separation", "non-coerced-adults"}
+    # Issue 17 adds a fourth protocol (labour-trafficking) beside the three.
+    assert {"social-worker-accompaniment", "immigration-separation", "non-coerced-adults"} <= ids
     versions = sorted(p.stem for p in SHIPPED if p.parent.name == "social-worker-accompaniment")
-    # 1.1.1 and 1.1.2 change translations only; 1.2.0 adds red flags, measures and a follow-up
-    assert versions == ["1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.2.0"]
+    # 1.1.1 and 1.1.2 change translations only; 1.2.0 adds red flags, measures and a follow-up;
+    # 2.0.0 reshapes it into pause points (issue 17)
+    assert versions == ["1.0.0", "1.1.0", "1.1.1", "1.1.2", "1.2.0", "2.0.0"]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_shipped_protocol_is_valid_and_complete(path):
     protocol = load_file(path, ROOT)
     assert (protocol.id, protocol.version) == (path.parent.name, path.stem)
-    # The four phases of the operation, then any follow-up phase (answered after approval).
+    # The phases of the operation, then any follow-up phase (answered after approval).
     operation = [phase for phase in protocol.phases if not phase.follow_up]
-    assert 12 <= sum(len(phase.steps) for phase in operation) <= 25
-    assert [phase.id for phase in operation] == ["before", "entry", "during", "after"]
-    assert protocol.phases[:4] == tuple(operation)
+    assert protocol.phases[:len(operation)] == tuple(operation)
+    if any(phase.pause_point for phase in operation):
+        # Shaped for the field (issue 17): every phase of the operation is a pause point, read in 60 to 90
+        # seconds, with a few killer items.
+        for phase in operation:
+            assert phase.pause_point and phase.mode and phase.when, phase.id
+            assert len(phase.steps) <= 9 and sum(step.critical for step in phase.steps) <= 3, phase.id
+    else:
+        # The four phases of the operation (1.x versions).
+        assert 12 <= sum(len(phase.steps) for phase in operation) <= 25
+        assert [phase.id for phase in operation] == ["before", "entry", "during", "after"]
     assert protocol.critical_steps, "every protocol marks its critical steps"
     for step in protocol.steps:
         assert step.sources

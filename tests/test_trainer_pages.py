@@ -6,6 +6,7 @@ import io
 import re
 
 from donoharm.db import connect
+from donoharm.protocols.model import version_key
 from tests.conftest import csrf_from, login
 from tests.protocol_factory import accompaniment_1_3_0, as_yaml, document
 
@@ -57,8 +58,10 @@ def test_valid_paste_shows_preview_and_redline_against_the_previous_version(app,
     response = check(client, accompaniment_1_3_0())
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    newest_shipped = app.extensions["donoharm.registry"].versions(SWA)[0].version
-    assert f"Compared with {newest_shipped}" in page
+    # Compared with the newest shipped version older than 1.3.0 (2.0.0 is newer, issue 17).
+    older = [p.version for p in app.extensions["donoharm.registry"].versions(SWA)
+             if version_key(p.version) < version_key("1.3.0")]
+    assert f"Compared with {max(older, key=version_key)}" in page
     assert "<del><span class=\"visually-hidden\">[removed: </span>NGO team arrive" in page
     assert "<ins><span class=\"visually-hidden\">[added: </span>social worker reach the venue" in page
     assert 'id="added-water-and-food-offered"' in page
