@@ -29,6 +29,7 @@ import pytest
 
 from donoharm import oversight
 from tests.conftest import attestation, event, login
+from tests.test_oversight import figure
 
 SIGNALS = ("signals-test", "1.0.0")
 
@@ -97,12 +98,6 @@ def page(client, **query):
     response = client.get("/oversight", query_string={"protocol": SIGNALS[0], **query})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_data(as_text=True)
-
-
-def figure(html, name):
-    marker = f'data-figure="{name}">'
-    start = html.index(marker) + len(marker)
-    return html[start:html.index("</dd>", start)]
 
 
 def measure_row(html, name):
