@@ -6,7 +6,7 @@ as the JSON API and the offline outbox; the pages only translate between forms a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,7 +27,6 @@ from ..runs import EventError, RunState, is_uuid
 from ..runs.events import COUNT_LIMIT
 from ..text import time_of_day, whole_number
 from . import operations
-from .signals import flag_reasons
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
@@ -101,37 +100,6 @@ def clock(iso: str | None) -> str:
 @bp.app_template_global()
 def run_step_answer(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, Any]] | None = None) -> str:
     return answer_text(step, entry, steps)
-
-
-@bp.app_template_global()
-def step_flag_reasons(flags: list[dict[str, Any]], protocol: Protocol) -> list[str]:
-    """Why a step is flagged: the sentences of all its red flags (answer and deviations), each once."""
-    reasons: list[str] = []
-    for flag in flags:
-        reasons.extend(reason for reason in flag_reasons(flag, protocol) if reason not in reasons)
-    return reasons
-
-
-@bp.app_template_global()
-def first_flag_anchor(state: RunState) -> str:
-    """Where the run page shows its first red flag: the first flagged step, else the whole operation's notes."""
-    flagged = {flag["step"] for flag in state.red_flags()}
-    return next((f"step-{step.id}" for step in state.protocol.steps if step.id in flagged), "run-notes")
-
-
-@bp.app_template_global()
-def follow_up_notices(state: RunState, protocol: Protocol) -> list[dict[str, Any]]:
-    """A run's follow-up phases still open: the phase (in the run's language), when it is due, whether that has
-    passed, and its open steps. Empty before the run is first submitted (nothing is due yet)."""
-    now = datetime.now(UTC)
-    phases = {phase.id: phase for phase in protocol.phases}
-    notices = []
-    for follow_up in state.follow_ups():
-        if follow_up["open"] and follow_up["due_at"]:
-            due = datetime.fromisoformat(follow_up["due_at"].replace("Z", "+00:00"))
-            notices.append({"phase": phases[follow_up["phase"]], "due_at": follow_up["due_at"],
-                            "overdue": due < now, "open": follow_up["open"]})
-    return notices
 
 
 @bp.app_template_filter("clock")
