@@ -4,6 +4,7 @@ import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesO
   saveEvent } from "./outbox.js";
 import { clearErrors, showError } from "./errors.js";
 import { hasForbiddenCharacters, timeOfDay } from "./text.js";
+import { answerReasons as reasonsFor } from "./flags.js";
 
 let root, data, S, runId, user;
 let followUpPage = false;  // the page was drawn for a run in follow_up (approved; only follow-up steps open)
@@ -66,18 +67,17 @@ function answerValue(li) {
 // Why the step's answer is a red flag, in words (empty when it is not): the same rules as
 // donoharm/runs/flags.py answer_reasons, read from the step's data attributes.
 function answerReasons(li) {
-  const value = answerValue(li);
-  if (value === undefined) return [];
-  const reasons = [];
   const { expected, flagEquals, flagAbove } = li.dataset;
-  const counted = li.dataset.kind === "count" && Number.isInteger(value);
-  if (expected && value !== expected) reasons.push(fill(S.flag_expected, { answer: expected === "yes" ? S.yes : S.no }));
-  if (flagEquals && flagEquals.split(",").includes(value)) reasons.push(S.flag_equals);
-  if (counted && flagAbove !== undefined && value > Number(flagAbove)) reasons.push(fill(S.flag_above, { limit: flagAbove }));
   const of = li.dataset.of ? stepItem(li.dataset.of) : null;
-  const total = answerValue(of);
-  if (counted && Number.isInteger(total) && value > total) reasons.push(fill(S.flag_of, { limit: total, step: stepText(of) }));
-  return reasons;
+  const rule = { expected, flagEquals: flagEquals ? flagEquals.split(",") : [],
+    flagAbove: flagAbove === undefined ? undefined : Number(flagAbove), of: li.dataset.of };
+  const words = {
+    expected: () => fill(S.flag_expected, { answer: expected === "yes" ? S.yes : S.no }),
+    equals: () => S.flag_equals,
+    above: (r) => fill(S.flag_above, { limit: r.limit }),
+    of: (r) => fill(S.flag_of, { limit: r.limit, step: stepText(of) }),
+  };
+  return reasonsFor(rule, answerValue(li), answerValue(of)).map((r) => words[r.rule](r));
 }
 
 // The deviation notes recorded for a step (or, with the run-notes section, for the whole operation).
