@@ -107,7 +107,8 @@ def position_of(db: Database, run_id: str, head_hash: str) -> tuple[int, str] | 
 def follow_ups_due_of(db: Database, creator_id: int) -> list[dict[str, Any]]:
     """A user's runs in follow_up (approved, follow-up steps still open), earliest due first, each with
     `follow_up_due_at` (the earliest due among its open follow-up phases, UTC) from the run's summary."""
-    rows = db.execute(f"SELECT {RUN_COLUMNS}, f.follow_up_due_at FROM runs r JOIN users u ON u.id = r.created_by "
+    rows = db.execute(f"SELECT {RUN_COLUMNS}, f.follow_up_due_at, f.first_submitted_at "
+                      "FROM runs r JOIN users u ON u.id = r.created_by "
                       "JOIN run_facts f ON f.run_id = r.id "
                       "WHERE r.created_by = ? AND r.status = 'follow_up' AND f.follow_up_due_at IS NOT NULL "
                       "ORDER BY f.follow_up_due_at, r.label", [creator_id])

@@ -326,6 +326,7 @@ def signals_m001_flags_follow_ups_measures(db):
         ALTER TABLE run_facts ADD COLUMN flag_count INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_facts ADD COLUMN follow_up_flag_count INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_facts ADD COLUMN follow_up_due_at TEXT;
+        ALTER TABLE run_facts ADD COLUMN first_submitted_at TEXT;
         ALTER TABLE run_facts ADD COLUMN follow_ups_due INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_facts ADD COLUMN follow_ups_on_time INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_facts ADD COLUMN follow_ups_late INTEGER NOT NULL DEFAULT 0;

@@ -19,6 +19,11 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def follow_up_due(phase, first_submitted_at: str) -> str:
+    """When a follow-up phase is due (UTC): its hours after the run's first submission (device time)."""
+    return utc_iso(datetime.fromisoformat(first_submitted_at) + timedelta(hours=phase.due_after_hours))
+
+
 def _made_before(at: str, current_at: str | None) -> bool:
     """Whether a device time is earlier than the time the step's current answer was made."""
     if current_at is None:
@@ -124,15 +129,15 @@ class RunState:
         """Each follow-up phase: when it is due (counted from the first submission), what is still open,
         and when it was done (the device time of its last answer) and whether that was on time."""
         found = []
-        submitted = datetime.fromisoformat(self.submissions[0]["at"]) if self.submissions else None
         for phase in self.protocol.follow_up_phases:
-            due = submitted + timedelta(hours=phase.due_after_hours) if submitted else None
+            due_at = follow_up_due(phase, self.submissions[0]["at"]) if self.submissions else None
+            due = datetime.fromisoformat(due_at) if due_at else None
             open_steps = [step.id for step in phase.steps if self.steps[step.id]["status"] == "todo"]
             done = None
             if not open_steps:
                 done = max(datetime.fromisoformat(self.steps[step.id]["at"]) for step in phase.steps)
             found.append({"phase": phase.id, "due_after_hours": phase.due_after_hours,
-                          "due_at": utc_iso(due) if due else None, "open": open_steps,
+                          "due_at": due_at, "open": open_steps,
                           "done_at": utc_iso(done) if done else None,
                           "on_time": (done <= due) if done and due else None})
         return found

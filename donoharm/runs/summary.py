@@ -60,6 +60,7 @@ def summarise(run: dict[str, Any], state: RunState) -> RunSummary:
              "returned_at": last_return.get("received_at"), "flag_count": len(flags),
              "follow_up_flag_count": sum(1 for flag in flags if flag["follow_up"]),
              "follow_up_due_at": min(open_due) if open_due else None, "follow_ups_due": len(follow_ups),
+             "first_submitted_at": state.submissions[0]["at"] if state.submissions else None,
              "follow_ups_on_time": sum(1 for f in follow_ups if f["on_time"] is True),
              "follow_ups_late": sum(1 for f in follow_ups if f["on_time"] is False)}
     return RunSummary(facts, steps, state.measures())

@@ -1,7 +1,7 @@
 """The home page: my runs, by status, and the follow-ups I owe."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, render_template
@@ -13,6 +13,7 @@ from ..db import review as review_db
 from ..db import runs as runs_db
 from ..db import summaries as summaries_db
 from ..library import get_registry
+from ..runs.state import follow_up_due
 
 bp = Blueprint("home", __name__)
 
@@ -46,8 +47,8 @@ def follow_ups_due(now: datetime | None = None) -> list[dict[str, Any]]:
     """The user's approved runs with follow-up steps still open, earliest due first: each with its open
     follow-up phases (title, due time, overdue or not) and whether anything is overdue.
 
-    The run's summary keeps the earliest due time among its open phases; every phase is due its own number
-    of hours after the run's first submission, so the others follow from that one (as RunState.follow_ups)."""
+    Due times come from the run's summary (its first submission) by the core's rule (runs.state.follow_up_due),
+    without folding the run."""
     db = get_db()
     registry = get_registry()
     now = now or datetime.now(UTC)
@@ -61,12 +62,9 @@ def follow_ups_due(now: datetime | None = None) -> list[dict[str, Any]]:
             steps = summaries_db.run_steps_of(db, run["id"])
             open_phases = [phase for phase in protocol.follow_up_phases
                            if any(steps.get(step.id, ("todo",))[0] == "todo" for step in phase.steps)]
-            if open_phases:
-                submitted = earliest - timedelta(hours=min(phase.due_after_hours for phase in open_phases))
-                for phase in open_phases:
-                    due = submitted + timedelta(hours=phase.due_after_hours)
-                    phases.append({"id": phase.id, "title": phase.title, "due_at": due.isoformat(),
-                                   "overdue": due < now})
+            for phase in open_phases:
+                due_at = follow_up_due(phase, run["first_submitted_at"])
+                phases.append({"id": phase.id, "title": phase.title, "due_at": due_at, "overdue": _utc(due_at) < now})
         found.append({**run, "protocol_title": protocol.title if protocol else run["protocol_id"],
                       "phases": phases, "overdue": earliest < now})
     return found

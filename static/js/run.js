@@ -65,7 +65,7 @@ function answerValue(li) {
 }
 
 // Why the step's answer is a red flag, in words (empty when it is not): the same rules as
-// donoharm/runs/flags.py answer_reasons, read from the step's data attributes.
+// donoharm/runs/flags.py, applied by flags.js to the rule and answer read from the step's data attributes.
 function answerReasons(li) {
   const { expected, flagEquals, flagAbove } = li.dataset;
   const of = li.dataset.of ? stepItem(li.dataset.of) : null;
