@@ -15,8 +15,10 @@ from .db import records as records_db
 from .db import runs as runs_db
 from .db import summaries as summaries_db
 from .db import transaction
+from .privacy import find_personal_data
 from .protocols import Protocol, Registry
 from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
+from .runs.chain import commit_texts
 from .runs.events import parse_time
 from .runs.integrity import ChainFault, ChainGuard
 from .text import text_problem
@@ -249,8 +251,13 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
             error.details = {**(error.details or {}), "index": index,
                              "event_id": raw.get("id") if isinstance(raw, dict) else None}
             raise
-        stored_event = seal({**event.client_fields(), "run": run_id, "received_at": received_at,
-                             "actor": actor.username, "seq": len(stored) + len(accepted) + 1}, head)
+        # Every event is sealed over a salted commitment to its texts, so a text can be removed later.
+        committed = commit_texts({**event.client_fields(), "run": run_id, "received_at": received_at,
+                                  "actor": actor.username, "seq": len(stored) + len(accepted) + 1},
+                                 event.value_is_text)
+        committed["text_flagged"] = event.text_confirmed and any(
+            find_personal_data(text) for text in event.texts().values())
+        stored_event = seal(committed, head)
         head = stored_event["hash"]
         state.apply(stored_event)
         known[event.id] = stored_event
@@ -265,8 +272,12 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
                                            received_at if became_submitted else None, received_at)
                 summaries_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
+                redactions = [e for e in accepted if e["type"] == "redaction"]
+                for redaction in redactions:
+                    runs_db.remove_text(db, redaction["value"]["event"])
+                    records_db.mark_redacted(db, run_id, redaction["value"]["event"], redaction["id"], received_at)
                 if (state.status != previous_status and state.status in RECORD_STATUSES) or \
-                        previous_status in FOLLOW_UP_STATUSES:
+                        previous_status in FOLLOW_UP_STATUSES or (redactions and state.status in RECORD_STATUSES):
                     records_db.enqueue_due(db, run_id, state.status, head, accepted[-1]["type"], received_at)
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first
@@ -275,7 +286,10 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
 
 def _check_replay(stored: dict[str, Any], event) -> None:
     """A replayed id must carry the same content; otherwise it is a conflict, not a replay."""
-    mine = event.client_fields()
+    mine = {**event.client_fields(), "text_confirmed": bool(event.text_confirmed)}
     theirs = {field: stored.get(field) for field in mine}
+    theirs["text_confirmed"] = bool(theirs["text_confirmed"])
+    if stored.get("text_commitment") and stored.get("text_salt") is None:  # its text was removed since
+        mine.update(note=None, value=None if stored.get("value_is_text") else mine["value"])
     if mine != theirs:
         raise EventError("id_conflict", "an event with this id was stored with different content")

@@ -9,6 +9,7 @@ import pytest
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
 from donoharm.library import get_registry
+from donoharm.runs.chain import text_commitment
 from donoharm.runs import seal
 from donoharm.runs.chain import genesis_hash
 from donoharm.runs.integrity import ChainGuard
@@ -114,9 +115,11 @@ def _rewrite_consistently(app, run_id, seq, note):
     prev = genesis_hash(run)
     for stored in events:
         changed = {**stored, "note": note} if stored["seq"] == seq else stored
+        if changed.get("text_salt"):  # the texts' commitment too, with the salt stored beside them
+            changed["text_commitment"] = text_commitment(changed["text_salt"], changed)
         sealed = seal({k: v for k, v in changed.items() if k not in ("prev_hash", "hash")}, prev)
-        db.execute("UPDATE events SET note = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                   [sealed["note"], sealed["prev_hash"], sealed["hash"], sealed["id"]])
+        db.execute("UPDATE events SET note = ?, text_commitment = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                   [sealed["note"], sealed.get("text_commitment"), sealed["prev_hash"], sealed["hash"], sealed["id"]])
         prev = sealed["hash"]
     db.execute("UPDATE runs SET head_hash = ? WHERE id = ?", [prev, run_id])
     db.conn.close()

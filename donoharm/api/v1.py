@@ -47,10 +47,17 @@ def run_json(run: dict) -> dict:
 
 PUBLIC_EVENT_FIELDS = ("id", "run", "seq", "type", "step", "value", "note", "at", "received_at", "actor",
                        "prev_hash", "hash")
+# Sealed since texts are committed (runs/chain.py): with the salt anyone holding the document can check the
+# texts against the commitment; after a redaction the texts and salt are null and `redacted` is true.
+COMMITMENT_FIELDS = ("text_commitment", "text_salt", "value_is_text", "text_confirmed")
 
 
 def event_json(event: dict) -> dict:
-    return {key: event[key] for key in PUBLIC_EVENT_FIELDS}
+    found = {key: event[key] for key in PUBLIC_EVENT_FIELDS}
+    if event.get("text_commitment"):
+        found.update({key: event.get(key) for key in COMMITMENT_FIELDS})
+        found["redacted"] = event.get("text_salt") is None
+    return found
 
 
 def run_document(run: dict, state, events: list[dict], operation: dict | None = None) -> dict:

@@ -26,6 +26,8 @@ def connect(path: str) -> sqlite_utils.Database:
     conn.execute("PRAGMA busy_timeout=10000")
     # FULL: an event the server has acknowledged survives a power cut.
     conn.execute("PRAGMA synchronous=FULL")
+    # A removed text (a redaction, retention) is overwritten on disk, not left in a free page.
+    conn.execute("PRAGMA secure_delete=ON")
     return sqlite_utils.Database(conn)
 
 

@@ -42,6 +42,44 @@ def record_for_head(db: Database, run_id: str, head_hash: str, status: str) -> d
     return dict(row) if row else None
 
 
+def mark_redacted(db: Database, run_id: str, event_id: str, redaction_id: str, at: str) -> None:
+    """List every record of the run issued once the event was in its chain (so its file holds the text now
+    removed) as superseded by this redaction: the administrator is told to destroy its copies."""
+    db.execute("INSERT OR IGNORE INTO redacted_records (record_id, redaction_event, redacted_at) "
+               "SELECT c.id, ?, ? FROM records c "
+               "JOIN events h ON h.run_id = c.run_id AND h.hash = c.head_hash "
+               "JOIN events t ON t.id = ? "
+               "WHERE c.run_id = ? AND h.seq >= t.seq", [redaction_id, at, event_id, run_id])
+
+
+def redacted_files(db: Database, redaction_id: str) -> list[dict[str, Any]]:
+    """The records a redaction superseded whose file is still on the server."""
+    rows = db.execute(f"SELECT {', '.join('c.' + c.strip() for c in COLUMNS.split(','))} FROM redacted_records x "
+                      "JOIN records c ON c.id = x.record_id WHERE x.redaction_event = ? AND x.file_removed_at IS NULL",
+                      [redaction_id]).fetchall()
+    return [dict(row) for row in rows]
+
+
+def file_removed(db: Database, record_id: str, at: str) -> None:
+    db.execute("UPDATE redacted_records SET file_removed_at = ? WHERE record_id = ? AND file_removed_at IS NULL",
+               [at, record_id])
+
+
+def redaction_of(db: Database, record_id: str) -> dict[str, Any] | None:
+    """When a record was superseded by a redaction (the earliest), or None."""
+    row = db.execute("SELECT redaction_event, redacted_at, file_removed_at FROM redacted_records "
+                     "WHERE record_id = ? ORDER BY redacted_at LIMIT 1", [record_id]).fetchone()
+    return dict(row) if row else None
+
+
+def redacted_records(db: Database) -> list[dict[str, Any]]:
+    """Every record superseded by a redaction, newest first, with its run's label: copies to destroy."""
+    rows = db.execute("SELECT x.record_id, x.redaction_event, x.redacted_at, x.file_removed_at, c.run_id, "
+                      "c.issued_at, c.sha256, r.label FROM redacted_records x JOIN records c ON c.id = x.record_id "
+                      "JOIN runs r ON r.id = c.run_id ORDER BY x.redacted_at DESC, c.issued_at DESC").fetchall()
+    return [dict(row) for row in rows]
+
+
 # The queue of records to issue (records/queue.py): one row per run, for its latest status change.
 
 DUE_COLUMNS = "run_id, status, head_hash, reason, due_at, attempts, next_attempt_at, claimed_until, last_error"

@@ -39,6 +39,9 @@ def _event(row: Any) -> dict[str, Any]:
     event = dict(row)
     event["run"] = event.pop("run_id")
     event["value"] = json.loads(event["value"]) if event["value"] is not None else None
+    for flag in ("value_is_text", "text_confirmed"):  # stored as 0/1; sealed as false/true
+        if event.get(flag) is not None:
+            event[flag] = bool(event[flag])
     return event
 
 
@@ -68,11 +71,26 @@ def find_event(db: Database, event_id: str) -> dict[str, Any] | None:
 def insert_events(db: Database, events: list[dict[str, Any]]) -> None:
     db.conn.executemany(
         """INSERT INTO events (id, run_id, seq, type, step, value, note, at, received_at, actor,
-               prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               prev_hash, hash, text_salt, text_commitment, value_is_text, text_confirmed, text_flagged)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [[e["id"], e["run"], e["seq"], e["type"], e["step"],
           json.dumps(e["value"]) if e["value"] is not None else None,
-          e["note"], e["at"], e["received_at"], e["actor"], e["prev_hash"], e["hash"]] for e in events],
+          e["note"], e["at"], e["received_at"], e["actor"], e["prev_hash"], e["hash"],
+          e.get("text_salt"), e.get("text_commitment"), e.get("value_is_text"), e.get("text_confirmed"),
+          1 if e.get("text_flagged") else 0] for e in events],
     )
+
+
+def remove_text(db: Database, event_id: str) -> None:
+    """Delete an event's free texts and their salt (a redaction): the commitment stays, so the chain verifies.
+    The connection's secure_delete overwrites the freed bytes, so the text cannot be read from the file."""
+    db.execute("UPDATE events SET note = NULL, value = CASE WHEN value_is_text THEN NULL ELSE value END, "
+               "text_salt = NULL, text_flagged = 0 WHERE id = ?", [event_id])
+
+
+def flagged_texts(db: Database, run_id: str) -> set[str]:
+    """The ids of a run's events whose text the personal-data guard marked (and the person confirmed)."""
+    return {row[0] for row in db.execute("SELECT id FROM events WHERE run_id = ? AND text_flagged = 1", [run_id])}
 
 
 def update_run_summary(db: Database, run_id: str, status: str, head_hash: str, event_count: int,

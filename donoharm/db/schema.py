@@ -383,3 +383,29 @@ def operations_m001_operations(db):
         CREATE INDEX runs_by_operation ON runs (operation_id) WHERE operation_id IS NOT NULL;
         """
     )
+
+
+@migrations()
+def privacy_m001_text_commitments(db):
+    # Data that does no harm (issue 18). Events sealed from now on chain their free text as a salted commitment
+    # (runs/chain.py), so a redaction can delete text and salt while every hash still verifies; events stored
+    # before keep their columns NULL and verify as they were sealed. text_confirmed: the person confirmed that a
+    # text the personal-data guard questioned identifies nobody; text_flagged: the guard found something (the
+    # supervisor sees it). redacted_records: records whose file held a text removed since (copies to destroy).
+    db.executescript(
+        """
+        ALTER TABLE events ADD COLUMN text_salt TEXT;
+        ALTER TABLE events ADD COLUMN text_commitment TEXT;
+        ALTER TABLE events ADD COLUMN value_is_text INTEGER;
+        ALTER TABLE events ADD COLUMN text_confirmed INTEGER;
+        ALTER TABLE events ADD COLUMN text_flagged INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX events_text_flagged ON events (run_id) WHERE text_flagged = 1;
+        CREATE TABLE redacted_records (
+            record_id TEXT NOT NULL REFERENCES records(id),
+            redaction_event TEXT NOT NULL,
+            redacted_at TEXT NOT NULL,
+            file_removed_at TEXT,
+            PRIMARY KEY (record_id, redaction_event)
+        );
+        """
+    )

@@ -8,19 +8,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..drawn_signature import clean_drawn_signature
+from ..privacy import find_personal_data
 from ..protocols import Protocol, Step
 from ..text import text_problem
 from .state import LOCKED_STATUSES, RunState
 
 EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation",
-               "run.submitted", "review.returned", "review.approved")
-CLIENT_FIELDS = ("id", "type", "step", "value", "note", "at")
+               "run.submitted", "review.returned", "review.approved", "redaction")
+CLIENT_FIELDS = ("id", "type", "step", "value", "note", "at", "text_confirmed")
 NOTE_LIMIT = 2000
 TEXT_LIMIT = 2000
 COUNT_LIMIT = 1_000_000
 NAME_LIMIT = 200
 SIGNATURE_LIMIT = 100_000
 REVIEWER_ROLES = ("supervisor", "admin")
+# Who may remove a text: reviewers, and the retention job acting as "system".
+REDACTOR_ROLES = ("supervisor", "admin", "system")
 TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 DEFAULT_TIME_FLOOR = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_CLOCK_AHEAD = timedelta(days=1)
@@ -74,11 +77,20 @@ class ValidatedEvent:
     value: Any
     note: str | None
     at: str
+    text_confirmed: bool = False  # the person confirmed that the text identifies nobody
+    value_is_text: bool = False  # the value is a free-text answer (set by validate)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def client_fields(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "step": self.step, "value": self.value,
-                "note": self.note, "at": self.at}
+                "note": self.note, "at": self.at, "text_confirmed": self.text_confirmed}
+
+    def texts(self) -> dict[str, str]:
+        """The free texts of the event by field: what the personal-data guard reads and a redaction removes."""
+        found = {"note": self.note} if self.note else {}
+        if self.value_is_text and isinstance(self.value, str):
+            found["value"] = self.value
+        return found
 
 
 def is_uuid(value: Any) -> bool:
@@ -156,9 +168,12 @@ def normalise(raw: Any, run_id: str, clock: DeviceClock | None = None) -> Valida
     step = raw.get("step")
     if step is not None and not isinstance(step, str):
         raise EventError("invalid_field", "'step' must be a step id")
+    confirmed = raw.get("text_confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise EventError("invalid_field", "'text_confirmed' is true or false")
     return ValidatedEvent(
         id=raw["id"].lower(), type=raw["type"], step=step, value=_normal_value(raw["type"], raw.get("value")),
-        note=_optional_text(raw, "note", NOTE_LIMIT), at=parse_time(raw.get("at"), clock),
+        note=_optional_text(raw, "note", NOTE_LIMIT), at=parse_time(raw.get("at"), clock), text_confirmed=confirmed,
     )
 
 
@@ -222,7 +237,29 @@ def _attestation(value: Any) -> dict[str, Any]:
 
 
 def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: Actor) -> ValidatedEvent:
-    """Check an event's meaning against the protocol, the run's state and the actor."""
+    """Check an event's meaning against the protocol, the run's state and the actor, then its texts."""
+    event = _validate_meaning(event, protocol, state, actor)
+    check_personal_data(event)
+    return event
+
+
+def check_personal_data(event: ValidatedEvent) -> None:
+    """A free text that looks like it holds personal data is stored only once the person has confirmed that it
+    identifies nobody (the phone asks before saving); the spans found are given back so they can be shown."""
+    if event.text_confirmed:
+        return
+    spans = [{"field": name, **span.to_json()} for name, text in event.texts().items()
+             for span in find_personal_data(text)]
+    if spans:
+        kinds = sorted({span["kind"].replace("_", " ") for span in spans})
+        raise EventError("personal_data_suspected",
+                         f"this text may identify someone ({', '.join(kinds)}): rephrase it without the "
+                         "detail, or confirm that it does not identify anyone", {"spans": spans})
+
+
+def _validate_meaning(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: Actor) -> ValidatedEvent:
+    if event.type == "redaction":
+        return _validate_redaction(event, state, actor)
     status = state.status
     if status in LOCKED_STATUSES:
         raise EventError("run_locked", f"the run is {'closed' if status == 'closed' else 'approved'} and "
@@ -239,6 +276,7 @@ def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: 
     if event.type == "step.set":
         step = _step(protocol, event, required=True)
         event.value = check_value(step, event.value)
+        event.value_is_text = step.kind == "text"
     elif event.type in ("step.cleared", "step.na"):
         _step(protocol, event, required=True)
         if event.value is not None:
@@ -261,6 +299,32 @@ def validate(event: ValidatedEvent, protocol: Protocol, state: RunState, actor: 
                              "not applicable with a reason, or record a deviation",
                              {"missing_steps": missing})
         event.value = _attestation(event.value)
+    return event
+
+
+def _validate_redaction(event: ValidatedEvent, state: RunState, actor: Actor) -> ValidatedEvent:
+    """A redaction removes another event's free text for good; it records who, when and why, never the text.
+    Allowed whatever the run's status (an approved run is locked against changes, not against removing a
+    name that should never have been written)."""
+    if actor.role not in REDACTOR_ROLES:
+        raise EventError("forbidden", "only supervisors and administrators can remove a text")
+    if event.step is not None:
+        raise EventError("invalid_field", "a redaction names no step, only the event whose text it removes")
+    value = event.value
+    if not isinstance(value, dict) or set(value) != {"event"} or not is_uuid(value.get("event")):
+        raise EventError("invalid_value", "a redaction takes {\"event\": the id of the event whose text it removes}")
+    if not event.note:
+        raise EventError("reason_required", "say why the text is removed")
+    target = state.texts.get(value["event"].lower())
+    if target is None:
+        raise EventError("no_text", "that event is not in this run or has no text to remove",
+                         {"event": value["event"]})
+    if target["redacted"]:
+        raise EventError("already_redacted", "that text was already removed", {"event": value["event"]})
+    if not target["committed"]:
+        raise EventError("not_redactable", "that text was stored before texts could be removed without breaking "
+                         "the run's seal; it can only be removed with the whole run", {"event": value["event"]})
+    event.value = {"event": value["event"].lower()}
     return event
 
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .chain import RUN_HEADER_FIELDS, event_hash, genesis_hash
+from .chain import RUN_HEADER_FIELDS, event_hash, genesis_hash, text_problem
 
-_ROW_FIELDS = ("id", "run", "seq", "type", "step", "note", "at", "received_at", "actor", "prev_hash", "hash")
+_ROW_FIELDS = ("id", "run", "seq", "type", "step", "note", "at", "received_at", "actor", "prev_hash", "hash",
+               "text_salt", "text_commitment", "value_is_text", "text_confirmed")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,22 @@ def _event_fault(run_id: str, expected_seq: int, prev: str, event: dict[str, Any
     if event.get("hash") != event_hash(prev, event):
         return ChainFault(expected_seq, f"event {expected_seq} was changed after it was recorded "
                                         "(its content does not match its hash)")
+    problem = text_problem(event)
+    if problem:
+        return ChainFault(expected_seq, f"event {expected_seq} was changed after it was recorded "
+                                        f"(its content does not match its hash: it {problem})")
+    return None
+
+
+def _unexplained_removal(events: Sequence[dict[str, Any]]) -> ChainFault | None:
+    """A committed event whose text and salt are gone must be named by a later redaction event of the run:
+    a text deleted with a SQLite shell, with no redaction recorded, is a change outside the app."""
+    redacted = {event["value"].get("event") for event in events
+                if event.get("type") == "redaction" and isinstance(event.get("value"), dict)}
+    for event in events:
+        if event.get("text_commitment") and event.get("text_salt") is None and event.get("id") not in redacted:
+            return ChainFault(event.get("seq") or 0, f"the text of event {event.get('seq')} was removed "
+                                                     "without a redaction being recorded")
     return None
 
 
@@ -64,6 +81,9 @@ def first_fault(run: dict[str, Any], events: Sequence[dict[str, Any]], start: in
         if fault:
             return fault
         prev = events[index]["hash"]
+    fault = _unexplained_removal(events)
+    if fault:
+        return fault
     if "event_count" in run and run["event_count"] != len(events):
         return ChainFault(min(run["event_count"], len(events)) + 1,
                           f"{len(events)} events are stored but the run counts {run['event_count']}: "

@@ -51,12 +51,44 @@ class RunState:
         self.last_event_at: str | None = None
         self.phase_span: dict[str, tuple[str, str]] = {}  # phase id -> device times of its first and last change
         self.integrity_fault = None  # a runs.integrity.ChainFault when the stored history was tampered with
+        # Each event holding free text (or whose text was removed): {"committed", "redacted", "type", "step"}.
+        self.texts: dict[str, dict[str, Any]] = {}
+        self.redactions: list[dict[str, Any]] = []  # who removed which event's text, when and why
+
+    def _register_text(self, event: dict[str, Any]) -> None:
+        committed = bool(event.get("text_commitment"))
+        redacted = committed and event.get("text_salt") is None and "text_salt" in event
+        has_text = event.get("note") is not None or (event.get("value_is_text") and event.get("value") is not None)
+        if has_text or redacted:
+            self.texts[event["id"]] = {"committed": committed, "redacted": redacted, "type": event["type"],
+                                       "step": event.get("step"), "flagged": bool(event.get("text_flagged")),
+                                       "value_is_text": bool(event.get("value_is_text"))}
+
+    def _redact(self, event: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Apply a redaction: the target's text is gone from the state as it is from storage."""
+        target = event["value"]["event"]
+        text = self.texts.setdefault(target, {"committed": True, "value_is_text": False})
+        text["redacted"] = True
+        for item in [*self.steps.values(), *self.notes, *self.deviations, *self.reviews, *self.superseded]:
+            if item.get("event") == target:
+                for key in ("note", "comment"):
+                    if item.get(key) is not None:
+                        item[key] = None
+                if text["value_is_text"]:
+                    item["value"] = None
+                item["redacted"] = True
+        self.redactions.append({**entry, "target": target, "reason": event.get("note")})
 
     def apply(self, event: dict[str, Any]) -> None:
         """Apply one stored, valid event."""
         kind, step = event["type"], event.get("step")
         entry = {"event": event["id"], "at": event["at"], "received_at": event.get("received_at"),
                  "actor": event.get("actor")}
+        self._register_text(event)
+        if kind == "redaction":
+            self._redact(event, entry)
+            self.last_event_at = event["at"]
+            return
         if kind in STEP_ANSWERS and _made_before(event["at"], self.steps[step]["at"]):
             # Two phones answered the same step: the answer made last wins, whichever arrived last. The
             # earlier one stays in the chain (and the event log) and is listed, so the phone that sent it
@@ -65,30 +97,31 @@ class RunState:
                                     "by": self.steps[step]["event"]})
             self.last_event_at = event["at"]
             return
+        removed = {"redacted": True} if self.texts.get(event["id"], {}).get("redacted") else {}
         if kind == "step.set":
             self.steps[step] = {"status": "done", "value": event["value"], "note": event.get("note"),
-                                "at": event["at"], "event": event["id"]}
+                                "at": event["at"], "event": event["id"], **removed}
         elif kind == "step.cleared":
             self.steps[step] = {"status": "todo", "value": None, "note": None,
                                 "at": event["at"], "event": event["id"]}
         elif kind == "step.na":
             self.steps[step] = {"status": "na", "value": None, "note": event.get("note"),
-                                "at": event["at"], "event": event["id"]}
+                                "at": event["at"], "event": event["id"], **removed}
         elif kind == "note":
-            self.notes.append({**entry, "step": step, "note": event["note"]})
+            self.notes.append({**entry, "step": step, "note": event["note"], **removed})
         elif kind == "deviation":
-            self.deviations.append({**entry, "id": event["id"], "step": step, "note": event["note"]})
+            self.deviations.append({**entry, "id": event["id"], "step": step, "note": event["note"], **removed})
         elif kind == "run.submitted":
             self.status = "submitted"
             self.submissions.append({**entry, "attestation": event["value"]})
         elif kind == "review.returned":
             self.status = "returned"
-            self.reviews.append({**entry, "decision": "returned", "comment": event.get("note")})
+            self.reviews.append({**entry, "decision": "returned", "comment": event.get("note"), **removed})
         elif kind == "review.approved":
             # With follow-up phases, approval opens the follow-up (closed at once below if all is answered).
             self.status = "follow_up" if self.protocol.follow_up_phases else "approved"
             self.reviews.append({**entry, "decision": "approved", "comment": event.get("note"),
-                                 "acknowledged": event["value"]["acknowledged"]})
+                                 "acknowledged": event["value"]["acknowledged"], **removed})
         if self.status == "follow_up" and not self.open_follow_up_steps():
             self.status = "closed"
         if step is not None:
@@ -180,6 +213,7 @@ class RunState:
             "red_flags": self.red_flags(),
             "follow_ups": self.follow_ups(),
             "superseded": self.superseded,
+            "redactions": self.redactions,
         }
 
 
