@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         status = getattr(error, "status", None) or (403 if error.code in ("forbidden", "four_eyes") else
                                                    409 if error.code in ("run_locked", "run_submitted",
                                                                          "id_conflict", "id_in_use",
-                                                                         "not_submitted", "follow_up_only")
+                                                                         "not_submitted", "follow_up_only",
+                                                                         "already_redacted", "not_redactable")
                                                    else 422)
         return api_error(status, error.code, error.message, error.details)
