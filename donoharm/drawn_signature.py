@@ -21,6 +21,11 @@ MAX_WIDTH = 1600
 MAX_HEIGHT = 800
 MAX_PIXELS = MAX_WIDTH * MAX_HEIGHT
 MODE = "RGBA"  # every signature is stored in one mode, whatever the phone sent
+# A signature is a few strokes in one ink: it covers little of the pad and holds few colours (the ink and its
+# anti-aliased edges). A photo (a face, an ID card) covers the whole area in many colours; it is refused, so
+# a picture of a person can never reach a signed record through the signature pad.
+MAX_INK_SHARE = 0.35
+MAX_INK_COLOURS = 12  # colour bins (3 bits a channel) needed to hold 90% of the ink
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Chunks needed to draw the image; everything else (text, EXIF, ICC profiles, APNG frames, timestamps,
@@ -111,6 +116,34 @@ def _reencode(png: bytes, width: int, height: int) -> bytes:
         raise ValueError("the drawn signature is not a PNG image")
     # A new image from the pixels alone: no info dictionary, so no text, EXIF, ICC profile or DPI is written.
     fresh = Image.frombytes(MODE, (width, height), pixels)
+    _refuse_pictures(fresh)
     out = io.BytesIO()
     fresh.save(out, format="PNG", compress_level=9)
     return out.getvalue()
+
+
+def _refuse_pictures(image) -> None:
+    """ValueError unless the image looks like strokes drawn on a pad (see MAX_INK_SHARE, MAX_INK_COLOURS)."""
+    from PIL import Image, ImageChops, ImageOps
+
+    red, green, blue, alpha = image.split()
+    darkest = ImageChops.darker(ImageChops.darker(red, green), blue)
+    # Ink: a pixel that is visible (alpha) and not paper (near white).
+    ink = ImageChops.multiply(alpha.point(lambda a: 255 if a >= 32 else 0),
+                              darkest.point(lambda v: 255 if v < 224 else 0))
+    total = image.width * image.height
+    inked = ink.histogram()[255]
+    refusal = "the drawn signature looks like a picture, not a signature: draw it again with a finger"
+    if inked > MAX_INK_SHARE * total:
+        raise ValueError(refusal)
+    # Colours of the ink only: everything else is set to magenta, which 3-bit bins of ink never give.
+    binned = Image.composite(ImageOps.posterize(image.convert("RGB"), 3),
+                             Image.new("RGB", image.size, (255, 0, 255)), ink)
+    counts = sorted((count for count, colour in binned.getcolors(maxcolors=total) or []
+                     if colour != (255, 0, 255)), reverse=True)
+    held = needed = 0
+    while held < 0.9 * inked and needed < len(counts):
+        held += counts[needed]
+        needed += 1
+    if needed > MAX_INK_COLOURS:
+        raise ValueError(refusal)
