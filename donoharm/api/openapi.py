@@ -70,7 +70,14 @@ CORE_PATHS: dict[str, Any] = {
                        "those that are deviations); 422 invalid_value, one that acknowledges an id that is not a "
                        "red flag of the run (details.unknown); 409 follow_up_only, a change to an approved run "
                        "that is not an answer, note or deviation on one of its follow-up steps (details.steps: "
-                       "the follow-up steps still open); 409 run_locked, any change to an approved or closed run.",
+                       "the follow-up steps still open); 409 run_locked, any change to an approved or closed run "
+                       "(a redaction excepted); 422 personal_data_suspected, a free text (note, reason, comment, "
+                       "text answer) in which the personal-data guard found a likely age, phone number, e-mail "
+                       "address, ID number, date of birth or street address, sent without text_confirmed: true "
+                       "(details.spans: [{field, kind, start, end, text}]; rephrase, or confirm that it identifies "
+                       "nobody); for a redaction: 403 forbidden (not a supervisor or administrator), 422 no_text "
+                       "(no such event in the run, or it has no text), 422 reason_required, 409 already_redacted, "
+                       "409 not_redactable (stored before texts were sealed as commitments).",
         "parameters": [RUN_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["events"],
@@ -175,7 +182,7 @@ SCHEMAS: dict[str, Any] = {
     "Event": {"type": "object", "required": ["id", "type", "at"], "properties": {
         "id": {"type": "string", "format": "uuid", "description": "Made on the device; the idempotency key"},
         "type": {"type": "string", "enum": ["step.set", "step.cleared", "step.na", "note", "deviation",
-                                             "run.submitted", "review.returned", "review.approved"]},
+                                             "run.submitted", "review.returned", "review.approved", "redaction"]},
         "step": {"type": ["string", "null"]},
         "value": {"description": "step.set: by kind (true, 'yes'/'no', integer, 'HH:MM', option id, text); "
                                  "run.submitted: {name, confirmed: true, signature?} where signature is a "
@@ -183,16 +190,33 @@ SCHEMAS: dict[str, Any] = {
                                  "stored re-encoded; "
                                  "review.approved: {acknowledged: [the id of every red flag in state.red_flags: "
                                  "the event ids of flagged answers and of deviations]}, which may be left out "
-                                 "when the run has no red flag"},
+                                 "when the run has no red flag; "
+                                 "redaction (supervisors and administrators, in any status): {event: the id of "
+                                 "the event whose free text is removed for good}, with the reason as note"},
         "note": {"type": ["string", "null"], "maxLength": 2000,
-                 "description": "The reason (step.na), what happened (deviation), the comment (review.returned); "
-                                "line breaks allowed, no other control or text-direction characters"},
+                 "description": "The reason (step.na), what happened (deviation), the comment (review.returned), "
+                                "why a text is removed (redaction); line breaks allowed, no other control or "
+                                "text-direction characters. Never a name: the personal-data guard cannot "
+                                "recognise names"},
+        "text_confirmed": {"type": "boolean", "default": False,
+                           "description": "The person confirmed that the event's free text identifies nobody, "
+                                          "after the personal-data guard questioned it; sealed with the event, "
+                                          "and the text is marked for the supervisor"},
         "at": {"type": "string", "format": "date-time",
                "description": "Device time, with a time zone; at most a day ahead of the server's clock and not "
                               "before DONOHARM_TIME_FLOOR (default 2020-01-01)"}}},
     "StoredEvent": {"allOf": [_ref("Event"), {"type": "object", "properties": {
         "run": {"type": "string"}, "seq": {"type": "integer"}, "received_at": {"type": "string"},
-        "actor": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}]},
+        "actor": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"},
+        "text_commitment": {"type": "string", "description": "Events sealed since texts are committed: "
+                            "sha256(text_salt + canonical JSON of {note, value (if value_is_text, else null)}); "
+                            "the hash covers this instead of the texts, so a removed text leaves the chain "
+                            "verifiable. Absent for events sealed before, whose hash covers note and value"},
+        "text_salt": {"type": ["string", "null"], "description": "null once the text was removed"},
+        "value_is_text": {"type": "boolean", "description": "The value is a free-text answer, covered by the "
+                          "commitment"},
+        "redacted": {"type": "boolean", "description": "The event's free text (and salt) were removed by a "
+                     "redaction event; note (and a text value) are null"}}}]},
     "RedFlag": {"type": "object", "required": ["id", "kind", "step", "at", "follow_up"], "description":
                 "A sign of harm a supervisor acknowledges before approving: an answer the protocol flags "
                 "(kind answer: value and reasons) or a deviation (kind deviation: note). id is the event id "
@@ -224,6 +248,10 @@ SCHEMAS: dict[str, Any] = {
         "red_flags": {"type": "array", "items": _ref("RedFlag"), "description": "Every red flag: flagged "
                       "answers in protocol order, then deviations in the order recorded"},
         "follow_ups": {"type": "array", "items": _ref("FollowUp")},
+        "redactions": {"type": "array", "description": "Texts removed: {event (the redaction), target (the "
+                       "event whose text was removed), actor, at, received_at, reason}; entries whose text was "
+                       "removed carry redacted: true and a null note, comment or text value",
+                       "items": {"type": "object"}},
         "superseded": {"type": "array", "description": "Step answers that arrived after an answer to the same step "
                        "made later (by device time) and so were not used: {event, step, type, value, at, "
                        "received_at, actor, by (the event id of the answer that stands)}",
