@@ -18,10 +18,9 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
-## Install into .venv and serve the app on http://127.0.0.1:$(PORT)
+## Install into .venv and serve the app on http://127.0.0.1:$(PORT) (the /setup link asks the organisation's name)
 run: $(VENV)/.run-installed
-	DONOHARM_ORGANISATION="$${DONOHARM_ORGANISATION:-Do No Harm local trial}" \
-		$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
+	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 ## Install the test dependencies (and Debian packages when root) and run every test
 test: $(VENV)/.test-installed deps

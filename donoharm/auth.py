@@ -15,14 +15,19 @@ from urllib.parse import unquote, urlsplit
 import click
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.cli import AppGroup
-from flask_babel import format_timedelta
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .account_forms import SignInCodeForm
+from .accounts import two_factor
+from .accounts.audit import record as audit
 from .db import connect, get_db, transaction
+from .db import settings as settings_db
 from .db import users as users_db
 from .forms import LoginForm, SetupForm
+from .organisation import is_named, organisation_name, paper_size
 from .passwords import password_problem
 from .rate_limit import address_key
 from .runs import Actor
@@ -44,6 +49,8 @@ class User(UserMixin):
         self.active = bool(row["active"])
         self.language = row.get("language")
         self.protocols_seen_at = row.get("protocols_seen_at")
+        self.full_name = row.get("full_name")
+        self.two_factor = bool(row.get("totp_secret"))  # signs in with a second factor
 
     @property
     def is_active(self) -> bool:
@@ -248,18 +255,98 @@ def login():
             status, headers = 429, {"Retry-After": str(seconds)}
         else:
             row = users_db.find_user(db, username)
-            known = row is not None and bool(row["active"])
+            # An invited person who has not chosen a password yet is refused like an unknown name.
+            known = row is not None and bool(row["active"]) and users_db.has_password(row)
             # The same hashing work for an unknown or inactive account as for an active one.
             stored = row["password_hash"] if known else _dummy_hash()
             if check_password_hash(stored, form.password.data) and known:
                 users_db.clear_login_failures(db, username, now - window, address=address)
                 if _hash_method(stored) != _hash_method(_dummy_hash()):  # made with older settings: renew
                     users_db.update_user(db, row["id"], password_hash=hash_password(form.password.data))
+                    row = users_db.get_user(db, row["id"])
+                if two_factor.enrolled(row):  # not signed in yet: the code comes first
+                    start_second_step(row, request.args.get("next"))
+                    return redirect(url_for("auth.login_code"))
                 sign_in(row)
                 return redirect(_safe_next(request.args.get("next")))
             form.password.errors.append(_("The username or password is not right."))
             status = 401
     return render_template("auth/login.html", form=form), status, headers
+
+
+# --- The second step: the code from the authenticator app, or a recovery code -----------------------------------
+#
+# After the right password, a person with a second factor is not signed in: the session holds only which
+# account is waiting for its code (PENDING), since when, and a fingerprint of the password hash it was
+# checked against. No page that needs a sign-in opens with it; it lapses after TWO_FACTOR_PENDING_SECONDS,
+# when the password changes, or when the account is deactivated.
+
+PENDING = "pending_sign_in"
+
+
+def _password_fingerprint(row: dict) -> str:
+    return hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
+
+
+def start_second_step(row: dict, next_target: str | None) -> None:
+    """Remember, in a fresh session, that `row` gave the right password and must now give a code."""
+    _fresh_session()
+    session[PENDING] = {"user": row["id"], "at": time.time(), "pw": _password_fingerprint(row),
+                        "next": next_target if next_target and len(next_target) <= 2048 else None}
+
+
+def pending_second_step() -> tuple[dict | None, dict | None]:
+    """The account waiting for its code and the pending state, or (None, None) if there is none still valid."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None, None
+    row = users_db.get_user(get_db(), pending.get("user", -1))
+    age = time.time() - float(pending.get("at", 0))
+    if (row is None or not row["active"] or not two_factor.enrolled(row) or not 0 <= age
+            <= current_app.config["TWO_FACTOR_PENDING_SECONDS"] or pending.get("pw") != _password_fingerprint(row)):
+        return None, pending
+    return row, pending
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of signing in; throttled like passwords (429 with Retry-After)."""
+    row, pending = pending_second_step()
+    if row is None:
+        if pending is not None:
+            session.pop(PENDING, None)
+            flash(_("Signing in took too long. Sign in again."), "info")
+        return redirect(url_for("auth.login"))
+    form = SignInCodeForm()
+    status, headers = 200, {}
+    if form.validate_on_submit():
+        db = get_db()
+        checked = two_factor.check_sign_in_code(db, row, form.code.data, address_key(request.remote_addr))
+        if checked.accepted:
+            next_target = pending.get("next")
+            sign_in(users_db.get_user(db, row["id"]))
+            if checked.recovery_code:
+                from .db import accounts as accounts_db
+
+                left = accounts_db.recovery_codes_left(db, row["id"])
+                audit(db, "recovery_code_used", row, detail=f"{left} left")
+                flash(ngettext("You signed in with a recovery code. %(num)d recovery code is left: make new ones "
+                               "on your account page.",
+                               "You signed in with a recovery code. %(num)d recovery codes are left: make new ones "
+                               "on your account page.", left), "info")
+            return redirect(_safe_next(next_target))
+        if checked.wait:
+            form.code.errors.append(
+                _("Too many failed attempts. Wait %(wait)s and try again.", wait=_wait_text(checked.wait)))
+            status, headers = 429, {"Retry-After": str(checked.wait)}
+        elif checked.replayed:
+            form.code.errors.append(_("That code was used already. Wait for the next code in your app."))
+            status = 401
+        else:
+            form.code.errors.append(_("That code is not right. Check the app shows the account for this site, "
+                                      "and that the phone's clock is right."))
+            status = 401
+    return render_template("auth/login_code.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -292,6 +379,10 @@ def setup():
     if users_db.count_active_admins(db) or not token or not users_db.setup_token_valid(db, _token_hash(token)):
         return render_template("auth/setup_closed.html"), 404
     form = SetupForm(token=token)
+    if request.method == "GET":  # an environment-configured name is offered, never the placeholder
+        form.organisation_name.data = organisation_name() if is_named() else ""
+        form.page_size.data = paper_size()
+    form.set_time_zone_choices()
     if form.validate_on_submit():
         with transaction(db):
             if not users_db.use_setup_token(db, _token_hash(token)) or users_db.count_active_admins(db):
@@ -301,6 +392,9 @@ def setup():
             else:
                 user_id = users_db.create_user(db, form.username.data.strip(),
                                                hash_password(form.password.data), "admin")
+                # Saved before any record is signed: a signing key made from now on carries this name.
+                settings_db.save_settings(db, form.organisation_name.data, form.time_zone.data,
+                                          form.page_size.data, form.username.data.strip())
         if not form.username.errors:
             sign_in(users_db.get_user(db, user_id))
             flash(_("Your administrator account is ready. Add the other users next."), "success")
@@ -378,8 +472,14 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.argument("username")
 @click.option("--role", type=click.Choice(users_db.ROLES), required=True, help="The user's role.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user_command(username: str, role: str, password_stdin: bool) -> None:
-    """Create a user with a role; the password is prompted for or read from stdin."""
+@click.option("--full-name", default=None, help="The person's full name (at most 120 characters).")
+def create_user_command(username: str, role: str, password_stdin: bool, full_name: str | None) -> None:
+    """Create a user with a role; the password is prompted for or read from stdin (for scripts: to let a person
+    choose their own password, use `users invite`)."""
+    from .account_forms import english, full_name_problem
+
+    if full_name is not None and full_name_problem(full_name.strip(), english):
+        raise click.ClickException(f"--full-name: {full_name_problem(full_name.strip(), english)}")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -390,7 +490,10 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
     db = get_db()
     if users_db.find_user(db, username):
         raise click.ClickException(f"user {username!r} exists already")
-    users_db.create_user(db, username, hash_password(password), role)
+    with transaction(db):
+        user_id = users_db.create_user(db, username, hash_password(password), role,
+                                       full_name.strip() if full_name else None)
+        audit(db, "user_created", users_db.get_user(db, user_id), detail=role)
     click.echo(f"Created {role} {username}.")
 
 
@@ -404,9 +507,14 @@ def setup_link_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .accounts import commands, views
+
     if _serving():
         _dummy_hash()  # made now, so that the first sign-in for an unknown name does not take longer
     login_manager.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
+    two_factor.init_app(app)
+    commands.add_to(users_cli)
     app.cli.add_command(users_cli)
     announce_setup(app)

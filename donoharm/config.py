@@ -78,6 +78,32 @@ def retention_days(value: str | None) -> int | None:
     return int(value)
 
 
+def retain_setting(name: str, unit: str) -> int | None:
+    """DONOHARM_RETAIN_TEXT_DAYS or DONOHARM_RETAIN_RUN_YEARS as a whole number, 1 or more; None (keep) unset."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of {unit}, 1 or more, or left out to keep for good "
+                          f"(got {value!r})")
+    return int(value)
+
+
+def label_settings(pattern: str | None, hint: str | None) -> dict:
+    """DONOHARM_LABEL_PATTERN (default: labels.DEFAULT_PATTERN) and DONOHARM_LABEL_HINT (one line of text)."""
+    from .labels import DEFAULT_PATTERN, pattern_problem
+    from .text import text_problem
+
+    pattern = pattern if pattern is not None and pattern.strip() else DEFAULT_PATTERN
+    problem = pattern_problem(pattern)
+    if problem:
+        raise ConfigError(f"DONOHARM_LABEL_PATTERN cannot be the label rule: {problem} (got {pattern!r})")
+    hint = (hint or "").strip() or None
+    if hint is not None and (text_problem(hint) or len(hint) > 300):
+        raise ConfigError("DONOHARM_LABEL_HINT must be one line of printable text of at most 300 characters")
+    return {"LABEL_PATTERN": pattern, "LABEL_HINT": hint}
+
+
 def min_count(value: str | None) -> int:
     """DONOHARM_OVERSIGHT_MIN_COUNT: published counts under it show as '<N' (default 5)."""
     if value is None or not value.strip():
@@ -119,8 +145,19 @@ def load_config(instance: Path) -> dict:
         "LOGIN_ADDRESS_FAILURES": 20,  # from one address on any account
         "LOGIN_ACCOUNT_FAILURES": 10,  # on one account from any address
         "LOGIN_MAX_DELAY_SECONDS": 15 * 60,
+        # Who must sign in with a second factor (accounts/two_factor.py): "reviewers" (supervisors and
+        # administrators, the default), "all", or "none" (evaluation and tests only; administrators are warned).
+        "REQUIRE_2FA": choice("DONOHARM_REQUIRE_2FA", ("reviewers", "all", "none")) or "reviewers",
         "OVERSIGHT_MIN_COUNT": min_count(os.environ.get("DONOHARM_OVERSIGHT_MIN_COUNT")),
         "PRACTICE_RETENTION_DAYS": retention_days(os.environ.get("DONOHARM_PRACTICE_RETENTION_DAYS")),
+        # Retention of closed runs (retention.py, run by `db purge` from the maintenance timer): their free texts
+        # are redacted this many days after the run was locked, the whole run deleted this many years after.
+        # Unset: kept for good.
+        "RETAIN_TEXT_DAYS": retain_setting("DONOHARM_RETAIN_TEXT_DAYS", "days"),
+        "RETAIN_RUN_YEARS": retain_setting("DONOHARM_RETAIN_RUN_YEARS", "years"),
+        # The rule every run and operation label must follow (labels.py): a pattern the whole label matches,
+        # and the organisation's own words for it (else the default's, or a sentence naming the pattern).
+        **label_settings(os.environ.get("DONOHARM_LABEL_PATTERN"), os.environ.get("DONOHARM_LABEL_HINT")),
         # Full backups (backup/full.py): the folder `db backup --full` writes into when given no DEST, and how
         # many of its archives `--into` keeps (0: all); the value is checked when a backup runs.
         "BACKUP_DIR": os.environ.get("DONOHARM_BACKUP_DIR") or None,

@@ -9,7 +9,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from .db.users import ROLES
+from .labels import current_rule
+from .organisation_forms import OrganisationFields
 from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from .text import text_problem
 
 ROLE_NAMES = {"accompanier": _l("Accompanier"), "supervisor": _l("Supervisor"), "trainer": _l("Trainer"),
               "admin": _l("Administrator")}
@@ -60,7 +63,8 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("Use letters, digits, dots, hyphens and underscores only."))
 
 
-class SetupForm(UserForm):
+class SetupForm(OrganisationFields, UserForm):
+    """The first administrator and the organisation's settings (issue 19), on one page."""
     token = HiddenField()
     role = None
 
@@ -84,13 +88,24 @@ class StartRunForm(FlaskForm):
                       validators=[InputRequired(_l("Choose live or practice."))])
     language = SelectField(_l("Language of the checklist"), validate_choice=True)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The organisation's label rule: checked below, shown under the field, and given to the phone (the
+        # `pattern` attribute and the form's data-label-pattern, read by static/js/local.js offline).
+        self.label_rule = current_rule()
+        self.label.render_kw = {"pattern": self.label_rule.pattern, "autocomplete": "off", "spellcheck": "false"}
+
     def joining(self) -> bool:
         return self.operation.data == "join"
 
     def validate_label(self, field) -> None:
         # Joining, a blank label takes the operation's label (the view fills it in).
-        if not (field.data or "").strip() and not (self.joining() and self.mode.data == "live"):
+        label = (field.data or "").strip()
+        if not label and not (self.joining() and self.mode.data == "live"):
             raise ValidationError(_l("Give the operation a label."))
+        # A label too long or holding a control character is refused by the server in its own words first.
+        if label and len(label) <= 80 and text_problem(label) is None and not self.label_rule.allows(label):
+            raise ValidationError(self.label_rule.hint())
 
     def validate_operation(self, field) -> None:
         if self.joining() and self.mode.data == "practice":

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from . import labels
 from .db import integrity as integrity_db
 from .db import protocols as protocols_db
 from .db import records as records_db
@@ -138,7 +139,8 @@ def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> 
 def checked_label(label: Any, code: str = "invalid_label", what: str = "the label") -> str:
     """A run's or an operation's label, stripped, if the label rule allows it; else a 422 RunError.
 
-    One line of printable text of at most LABEL_LIMIT characters, such as OP-2026-014: never a person's name."""
+    One line of printable text of at most LABEL_LIMIT characters, such as OP-2026-014, matching the organisation's
+    label pattern (labels.py): never a person's name. Refused in the plain words of the rule, with the pattern."""
     if not isinstance(label, str) or not label.strip():
         raise RunError(422, code, "give the operation a label, e.g. OP-2026-014 (never a person's name)")
     if len(label.strip()) > LABEL_LIMIT:
@@ -146,6 +148,9 @@ def checked_label(label: Any, code: str = "invalid_label", what: str = "the labe
     problem = text_problem(label)
     if problem:
         raise RunError(422, code, f"{what} cannot be stored: {problem}")
+    rule = labels.current_rule()
+    if not rule.allows(label.strip()):
+        raise RunError(422, code, rule.hint(), {"pattern": rule.pattern})
     return label.strip()
 
 

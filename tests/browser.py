@@ -77,17 +77,18 @@ def _make_sample_runs(app) -> dict[str, str]:
         "protocol_id": protocol.id, "protocol_version": protocol.version, "label": "OP-TEST-002",
         "operation": {"id": operation, "label": "OP-TEST-002"}})
     assert response.status_code == 201, response.get_json()
-    response = acc.send(submitted, *complete_answers(protocol), event("note", note="Handover as agreed."),
-                        attestation())
+    note = event("note", note="Handover as agreed.")
+    response = acc.send(submitted, *complete_answers(protocol), note, attestation())
     assert response.status_code == 200, response.get_json()
     return {"open": open_run, "submitted": submitted, "protocol_id": protocol.id, "version": protocol.version,
-            "operation": operation}
+            "operation": operation, "note": note["id"]}
 
 
 def page_paths(app, sample: dict[str, str]) -> list[str]:
     """Every GET route of the app that may be a page, with its parameters filled from the sample data."""
     values = {"protocol_id": sample["protocol_id"], "version": sample["version"], "run_id": sample["submitted"],
-              "record_id": "none", "operation_id": sample["operation"]}
+              "record_id": "none", "operation_id": sample["operation"], "event_id": sample["note"],
+              "user_id": sample.get("user_id", "1")}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith(SKIPPED_PREFIXES) or rule.rule in SKIPPED_PATHS:

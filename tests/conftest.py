@@ -16,6 +16,9 @@ from donoharm.db import users as users_db
 # Apps the tests start in other processes (gunicorn, the crash test) make signing keys for this made-up name:
 # the app refuses to create them for the default, unconfigured one.
 os.environ.setdefault("DONOHARM_ORGANISATION", "Test Organisation")
+# Supervisors and administrators sign in with a password alone in the tests, as for evaluation; the tests of
+# two-step sign-in (test_two_factor.py, test_accounts_*.py) turn it on with app.config["REQUIRE_2FA"].
+os.environ.setdefault("DONOHARM_REQUIRE_2FA", "none")
 
 PASSWORD = "correct horse battery"
 ROLES = ("accompanier", "supervisor", "trainer", "admin")

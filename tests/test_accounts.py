@@ -38,7 +38,8 @@ def test_the_setup_link_works_once(app):
     path = f"/setup?token={token}"
     assert client.get(path).status_code == 200
     data = {"csrf_token": csrf_from(client, path), "token": token, "username": "boss",
-            "password": "field lantern basement 7", "confirm": "field lantern basement 7"}
+            "password": "field lantern basement 7", "confirm": "field lantern basement 7",
+            "organisation_name": "Example Organisation (test)", "time_zone": "UTC", "page_size": "A4"}
     response = client.post(path, data=data)
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
     second = app.test_client()
@@ -64,12 +65,13 @@ def test_admin_adds_changes_and_deactivates_users(app, users):
     admin = app.test_client()
     login(admin, "admin")
     token = csrf_from(admin, "/admin/users")
+    # Adding a person is inviting them: the answer is their one-time link (tests/test_accounts_invitations.py).
     response = admin.post("/admin/users", data={"csrf_token": token, "username": "newsup", "role": "supervisor",
-                                                 "password": PASSWORD, "confirm": PASSWORD})
-    assert response.status_code == 302
+                                                 "full_name": "New Supervisor"})
+    assert response.status_code == 200 and "/invitation?token=" in response.get_data(as_text=True)
     assert "newsup" in admin.get("/admin/users").get_data(as_text=True)
     taken = admin.post("/admin/users", data={"csrf_token": token, "username": "newsup", "role": "supervisor",
-                                              "password": PASSWORD, "confirm": PASSWORD})
+                                              "full_name": "Another Person"})
     assert taken.status_code == 422 and "That username is taken." in taken.get_data(as_text=True)
     # Deactivated users can no longer sign in, and are signed out where they already were.
     phone = app.test_client()

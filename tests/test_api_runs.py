@@ -150,7 +150,7 @@ def test_incomplete_submission_lists_missing_steps(api, app):
 @pytest.mark.parametrize("payload,code", [
     ({"protocol_id": "immigration-separation", "protocol_version": "7.0.0", "label": "OP-1"}, "unknown_protocol"),
     ({"protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": ""}, "invalid_label"),
-    ({"protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP", "mode": "x"},
+    ({"protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP-1", "mode": "x"},
      "invalid_mode"),
 ])
 def test_bad_runs_are_refused(api, payload, code):
@@ -163,7 +163,7 @@ def test_bad_runs_are_refused(api, payload, code):
 def test_malformed_run_id_and_missing_run(api):
     me = api("acc")
     response = me.put("/api/v1/runs/not-a-uuid", json={"protocol_id": "immigration-separation",
-                                                       "protocol_version": "1.0.0", "label": "OP"})
+                                                       "protocol_version": "1.0.0", "label": "OP-1"})
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_id"
     response = me.send(str(uuid.uuid4()), event("note", note="x"))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
@@ -172,7 +172,7 @@ def test_malformed_run_id_and_missing_run(api):
 def test_writes_without_csrf_header_are_refused(api):
     me = api("acc")
     response = me.client.put(f"/api/v1/runs/{uuid.uuid4()}", json={
-        "protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP"})
+        "protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP-1"})
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "csrf"
 

@@ -16,7 +16,7 @@ import pytest
 
 from donoharm.db import connect
 from donoharm.library import get_registry
-from tests.conftest import attestation, complete_answers, login
+from tests.conftest import attestation, complete_answers, event, login
 
 WHO = ("anon", "acc", "acc2", "sup", "trainer", "admin")
 
@@ -25,12 +25,26 @@ TABLE = {
     "GET /": "in ok ok ok ok ok",
     "GET /account": "in ok ok ok ok ok",
     "POST /account": "in ok ok ok ok ok",
+    "POST /account/password": "in ok ok ok ok ok",  # one's own password (issue 19)
+    "GET /account/two-factor": "in ok ok ok ok ok",
+    "POST /account/two-factor": "in ok ok ok ok ok",
+    "POST /account/two-factor/off": "in ok ok ok ok ok",
+    "POST /account/two-factor/recovery-codes": "in ok ok ok ok ok",
     "GET /admin/checkpoints": "in no no no no ok",
     "POST /admin/checkpoints": "in no no no no ok",
     "GET /admin/checkpoints/<name>": "in no no no no ok",
+    "GET /admin/redacted-records": "in no no no no ok",
     "GET /admin/users": "in no no no no ok",
     "POST /admin/users": "in no no no no ok",
     "POST /admin/users/<int:user_id>": "in no no no no ok",
+    "POST /admin/users/<int:user_id>/invitation": "in no no no no ok",
+    "POST /admin/users/<int:user_id>/reset-link": "in no no no no ok",
+    "POST /admin/users/<int:user_id>/two-factor/reset": "in no no no no ok",
+    "GET /admin/account-log": "in no no no no ok",
+    "GET /admin/settings": "in no no no no ok",  # the organisation's name, time zone, paper size (issue 19)
+    "POST /admin/settings": "in no no no no ok",
+    "GET /admin/users/<int:user_id>/full-name": "in no no no no ok",
+    "POST /admin/users/<int:user_id>/full-name": "in no no no no ok",
     "GET /api/v1/openapi.json": "ok ok ok ok ok ok",
     "GET /api/v1/protocols": "in ok ok ok ok ok",
     "POST /api/v1/protocols": "in no no no ok ok",
@@ -39,12 +53,17 @@ TABLE = {
     "PUT /api/v1/runs/<run_id>": "in ok ok ok ok ok",
     "GET /api/v1/runs/<run_id>": "in ok no ok no ok",
     "POST /api/v1/runs/<run_id>/events": "in ok no no no no",  # supervisors append only review events
+    "POST /api/v1/runs/<run_id>/redactions": "in no no ok no ok",  # the run's accompanier too is refused
     "GET /api/v1/session": "in ok ok ok ok ok",
     "POST /api/v1/receipts/verify": "ok ok ok ok ok ok",  # public, like /api/v1/verify: auditors hold receipts
     "POST /api/v1/verify": "ok ok ok ok ok ok",
     "GET /healthz": "ok ok ok ok ok ok",  # for monitors: no account, no data
+    "GET /invitation": "no no no no no no",  # only with a valid one-time token (tests/test_accounts_invitations.py)
+    "POST /invitation": "no no no no no no",
     "GET /login": "ok ok ok ok ok ok",
     "POST /login": "ok ok ok ok ok ok",
+    "GET /login/code": "in in in in in in",  # only after the right password of an account with a second factor
+    "POST /login/code": "in in in in in in",
     "GET /logout": "ok ok ok ok ok ok",
     "POST /logout": "in in in in in in",  # signing out always ends on the login page
     "GET /manifest.webmanifest": "ok ok ok ok ok ok",
@@ -69,10 +88,14 @@ TABLE = {
     "GET /protocols/new": "in no no no ok ok",
     "POST /protocols/new": "in no no no ok ok",
     "POST /protocols/new/publish": "in no no no ok ok",
+    "GET /reset": "no no no no no no",  # only with a valid one-time token
+    "POST /reset": "no no no no no no",
     "GET /review": "in no no ok no ok",
     "GET /review/<run_id>": "in no no ok no ok",
     "POST /review/<run_id>/approve": "in no no ok no ok",
     "POST /review/<run_id>/return": "in no no ok no ok",
+    "GET /review/<run_id>/texts/<event_id>/remove": "in no no ok no ok",
+    "POST /review/<run_id>/texts/<event_id>/remove": "in no no ok no ok",
     "GET /runs/<run_id>": "in ok no ok no ok",
     "GET /runs/<run_id>/check": "in ok no ok no ok",
     "POST /runs/<run_id>/events": "in ok no no no no",
@@ -130,7 +153,8 @@ def world(app, api, users):
     assert acc.put(f"/api/v1/runs/{run_id}", json={
         "protocol_id": "immigration-separation", "protocol_version": "1.0.0", "label": "OP-TEST-001",
         "operation": {"id": operation_id, "label": "OP-TEST-001"}}).status_code == 201
-    assert acc.send(run_id, *complete_answers(protocol), attestation()).status_code == 200
+    note = event("note", note="A synthetic note to remove.")
+    assert acc.send(run_id, note, *complete_answers(protocol), attestation()).status_code == 200
     unsubmitted = acc.start_run(label="OP-TEST-002")
     assert acc.send(unsubmitted, *complete_answers(protocol)).status_code == 200
     db = connect(app.config["DATABASE"])
@@ -157,7 +181,8 @@ def world(app, api, users):
         sessions[who] = (client.get_cookie("session").value, token)
     values = {"run_id": run_id, "protocol_id": "immigration-separation", "version": "1.0.0",
               "user_id": users["acc2"], "record_id": record["id"] if record else str(uuid.uuid4()),
-              "filename": "css/app.css", "name": checkpoint, "file_id": root_id, "operation_id": operation_id}
+              "filename": "css/app.css", "name": checkpoint, "file_id": root_id, "operation_id": operation_id,
+              "event_id": note["id"]}
     return sessions, values, unsubmitted
 
 

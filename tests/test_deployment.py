@@ -136,7 +136,8 @@ def test_https_on_loopback_with_hsts_secure_cookie_and_no_secrets_in_logs(produc
     assert announced[0][0] == base  # at the configured base URL, not the worker's own port
     token = announced[0][1]
     status, headers, body = _open(opener, _form(opener, f"{base}/setup?token={token}", {
-        "token": token, "username": "chief", "password": PASSWORD, "confirm": PASSWORD}))
+        "token": token, "username": "chief", "password": PASSWORD, "confirm": PASSWORD,
+        "organisation_name": "Example Organisation (test)", "time_zone": "UTC", "page_size": "A4"}))
     assert status == 302, body[:500]
     cookie = headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -342,7 +342,8 @@ def test_the_csrf_token_from_the_setup_page_is_refused_after_setup_signs_in(app)
     path = f"/setup?token={token}"
     old = csrf_from(client, path)
     response = client.post(path, data={"csrf_token": old, "token": token, "username": "boss",
-                                       "password": "field lantern basement 7", "confirm": "field lantern basement 7"})
+                                       "password": "field lantern basement 7", "confirm": "field lantern basement 7",
+                                       "organisation_name": "Example Organisation (test)"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
     # The message flashed after signing in is kept by the fresh session.
     assert "Your administrator account is ready" in client.get("/admin/users").get_data(as_text=True)

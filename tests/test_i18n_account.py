@@ -94,7 +94,7 @@ def test_navigation_links_to_the_account_page(client, users):
 def test_password_rules_are_explained_in_the_admins_language(app, client, users):
     login(client, "admin")
     choose(client, "es")
-    response = client.post("/admin/users", data={"username": "acc3", "role": "accompanier", "password": "short",
-                                                 "confirm": "short", "csrf_token": csrf_from(client, "/admin/users")})
+    response = client.post("/account/password", data={"current": "correct horse battery", "password": "short",
+                                                      "confirm": "short", "csrf_token": csrf_from(client, "/account")})
     assert response.status_code == 422
     assert "Use al menos 10 caracteres." in response.get_data(as_text=True)

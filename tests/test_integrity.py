@@ -9,9 +9,8 @@ import pytest
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
 from donoharm.library import get_registry
-from donoharm.runs.chain import text_commitment
 from donoharm.runs import seal
-from donoharm.runs.chain import genesis_hash
+from donoharm.runs.chain import genesis_hash, text_commitment
 from donoharm.runs.integrity import ChainGuard
 from tests.conftest import Api, attestation, complete_answers, event, login
 

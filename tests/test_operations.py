@@ -78,7 +78,7 @@ def team(app, api):
     assert f'value="{operation_id}"' in page and "OP-TEST-001 — started" in page  # offered to join
     social_run = started_on_page(acc2.client, protocol=IMMIGRATION, label="", operation="join",
                                  operation_id=operation_id)
-    api_run, response = put_run(acc2, protocol=("non-coerced-adults", "1.0.0"), label="OP-TEST-001 adults",
+    api_run, response = put_run(acc2, protocol=("non-coerced-adults", "1.0.0"), label="OP-TEST-001-ADULTS",
                                 operation_id=operation_id)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["operation_id"] == operation_id
@@ -201,12 +201,12 @@ def test_joining_another_days_operation_is_refused_and_nothing_is_lost(app, api,
     assert acc2.get(f"/api/v1/runs/{run_id}").status_code == 404  # nothing half made
     # Nor is it offered on the start page; posted anyway (a page kept open overnight), it is refused in words.
     assert old_operation not in text(acc2.client.get("/runs/new"))
-    response = start_on_page(acc2.client, label="OP-TEST-005 typed", operation="join", operation_id=old_operation)
+    response = start_on_page(acc2.client, label="OP-TEST-005-TYPED", operation="join", operation_id=old_operation)
     assert response.status_code == 422
     page = text(response)
     assert "That operation was started on another day." in page
     assert_one_error_pattern(response.get_data(as_text=True), "operation_id")
-    assert 'value="OP-TEST-005 typed"' in page  # the typed label is kept
+    assert 'value="OP-TEST-005-TYPED"' in page  # the typed label is kept
 
 
 def test_an_unknown_operation_is_refused_in_words(app, api, users):

@@ -41,11 +41,11 @@ def period(app, api):
         assert sup.send(run_id, event("review.returned", note="Add the time")).status_code == 200
     for run_id, deviation_id in run_ids[2:5]:
         assert sup.send(run_id, event("review.approved", value={"acknowledged": [deviation_id]})).status_code == 200
-    acc.start_run(label="OP-TEST-OPEN")
-    practice = acc.start_run(label="OP-TEST-PRACTICE", mode="practice")
+    acc.start_run(label="OP-TEST-OPEN-1")
+    practice = acc.start_run(label="OP-TEST-PRACTICE-1", mode="practice")
     assert acc.send(practice, *complete_answers(protocol(app)), event("deviation", first, note="x"),
                     attestation()).status_code == 200
-    acc.start_run(protocol_id="non-coerced-adults", label="OP-TEST-OTHER")
+    acc.start_run(protocol_id="non-coerced-adults", label="OP-TEST-OTHER-1")
     return {"first": first, "last": last, "runs": [r for r, _d in run_ids]}
 
 

@@ -18,11 +18,11 @@ def test_practice_runs_show_missed_and_na_critical_steps(app, users, api):
                for s in critical[2:]]
     answers.append(event("step.na", critical[1].id, note="No such venue in the exercise."))
     assert trainee.send(run_id, *answers).status_code == 200
-    live = api("acc2").start_run(PROTOCOL, "1.0.0", label="OP-TEST-LIVE", mode="live")
+    live = api("acc2").start_run(PROTOCOL, "1.0.0", label="OP-TEST-LIVE-1", mode="live")
 
     page = signed_in(app, "trainer").get("/practice").get_data(as_text=True)
     assert "TRAINING-01" in page and "acc" in page
-    assert "OP-TEST-LIVE" not in page and live not in page  # live runs are not practice
+    assert "OP-TEST-LIVE-1" not in page and live not in page  # live runs are not practice
     missed_part = page.split("Critical steps missed (left open):")[1].split("Critical steps marked N/A:")[0]
     na_part = page.split("Critical steps marked N/A:")[1].split("</ul>")[0]
     assert critical[0].text in missed_part and critical[1].text not in missed_part

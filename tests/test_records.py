@@ -80,8 +80,12 @@ def test_embedded_json_is_the_api_representation(signed_app, api):
     acc, run_id, _ = submitted_run(signed_app, api)
     data = acc.get(f"/runs/{run_id}/record.pdf").data
     document = acc.get(f"/api/v1/runs/{run_id}").get_json()
-    assert document.pop("record")["latest"]["status"] == "submitted"  # the record cannot embed its own status
-    assert attachment(data) == document
+    record = document.pop("record")["latest"]
+    assert record["status"] == "submitted"  # the record cannot embed its own status
+    embedded = attachment(data)
+    # Beside the API document, the internal record names its shareable profile (tests/test_records_profiles.py).
+    assert embedded.pop("disclosure")["profile"] == "internal"
+    assert embedded == document
 
 
 def test_answers_show_as_words(signed_app, api, tmp_path):
@@ -204,7 +208,7 @@ def test_khmer_run_record_uses_the_bundled_khmer_font(signed_app, api, tmp_path)
     acc = api("acc")
     run_id = str(uuid.uuid4())
     response = acc.put(f"/api/v1/runs/{run_id}", json={"protocol_id": "immigration-separation",
-                                                      "protocol_version": "1.0.1", "label": "OP-TEST-KM",
+                                                      "protocol_version": "1.0.1", "label": "OP-TEST-KM-1",
                                                       "mode": "live", "language": "km"})
     assert response.status_code == 201
     with signed_app.app_context():

@@ -48,9 +48,9 @@ def _count(app, sql: str, *params) -> int:
 def runs(app, api):
     acc = api("acc")
     made = {}
-    for name, mode, days in [("old_practice", "practice", 40), ("new_practice", "practice", 5),
-                             ("old_live", "live", 400)]:
-        run_id = acc.start_run(mode=mode, label=f"OP-TEST-{name}")
+    for index, (name, mode, days) in enumerate([("old_practice", "practice", 40), ("new_practice", "practice", 5),
+                                                ("old_live", "live", 400)], 1):
+        run_id = acc.start_run(mode=mode, label=f"OP-TEST-{index:03}")
         assert acc.send(run_id, event("note", note="Staff arrived."), event("note", note="Left.")).status_code == 200
         _age(app, run_id, days)
         made[name] = run_id

@@ -55,11 +55,11 @@ def page_approve(client, run_id, acknowledged=(), comment=""):
 
 def test_full_cycle_through_pages(app, api, client):
     acc = api("acc")
-    run_id, deviation_id = submitted_run(app, acc, label="OP-TEST-PAGES", na=True)
+    run_id, deviation_id = submitted_run(app, acc, label="OP-TEST-PAGES-1", na=True)
     login(client, "sup2")
     assert "1 run waits for your review" in client.get("/").get_data(as_text=True)
     queue = client.get("/review").get_data(as_text=True)
-    assert "OP-TEST-PAGES" in queue and "acc" in queue
+    assert "OP-TEST-PAGES-1" in queue and "acc" in queue
     page = client.get(f"/review/{run_id}").get_data(as_text=True)
     assert "Briefing started late" in page and "has-deviation" in page
     assert "No such situation arose" in page and "is-na" in page
@@ -73,12 +73,12 @@ def test_full_cycle_through_pages(app, api, client):
     home = acc.get("/").get_data(as_text=True)
     assert "Returned for correction" in home and "Say which step the late briefing affected." in home
     assert "Say which step the late briefing affected." in acc.get(f"/runs/{run_id}").get_data(as_text=True)
-    assert "OP-TEST-PAGES" not in client.get("/review").get_data(as_text=True)
+    assert "OP-TEST-PAGES-1" not in client.get("/review").get_data(as_text=True)
 
     # The accompanier amends and resubmits; the run comes back to the queue.
     assert acc.send(run_id, event("note", None, note="The late briefing affected the first step.")).status_code == 200
     assert acc.send(run_id, attestation()).status_code == 200
-    assert "OP-TEST-PAGES" in client.get("/review").get_data(as_text=True)
+    assert "OP-TEST-PAGES-1" in client.get("/review").get_data(as_text=True)
 
     unacknowledged = page_approve(client, run_id, acknowledged=[])
     assert unacknowledged.status_code == 422
@@ -119,7 +119,7 @@ def test_full_cycle_through_the_api(app, api):
 
 def test_api_refusals_change_nothing(app, api):
     acc, sup, trainer = api("acc"), api("sup"), api("trainer")
-    in_progress = acc.start_run(label="OP-TEST-OPEN")
+    in_progress = acc.start_run(label="OP-TEST-OPEN-1")
     response = sup.send(in_progress, event("review.approved", value={"acknowledged": []}))
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_submitted"
 
@@ -135,7 +135,7 @@ def test_api_refusals_change_nothing(app, api):
     assert len(acc.get(f"/api/v1/runs/{run_id}").get_json()["state"]["reviews"]) == 0
 
     # Four-eyes: a supervisor cannot review a run they started.
-    sups_run, sups_deviation = submitted_run(app, sup, label="OP-TEST-SUP")
+    sups_run, sups_deviation = submitted_run(app, sup, label="OP-TEST-SUP-1")
     four_eyes = sup.send(sups_run, event("review.approved", value={"acknowledged": [sups_deviation]}))
     assert four_eyes.status_code == 403 and four_eyes.get_json()["error"]["code"] == "four_eyes"
     assert status_of(sup, sups_run) == "submitted"
@@ -143,7 +143,7 @@ def test_api_refusals_change_nothing(app, api):
 
 def test_page_refusals_show_a_message_and_change_nothing(app, api, client):
     acc, sup = api("acc"), api("sup")
-    sups_run, _dev = submitted_run(app, sup, label="OP-TEST-SUP", deviation=False)
+    sups_run, _dev = submitted_run(app, sup, label="OP-TEST-SUP-1", deviation=False)
     login(client, "sup")
     page = client.get(f"/review/{sups_run}").get_data(as_text=True)
     assert "another supervisor must review it" in page and 'id="approve-run"' not in page
@@ -151,14 +151,14 @@ def test_page_refusals_show_a_message_and_change_nothing(app, api, client):
                       client.get("/review").get_data(as_text=True))  # the queue has no forms with tokens
     assert token is None
     # Posting anyway is refused by the core with a clear message.
-    other_run, _dev = submitted_run(app, acc, label="OP-TEST-ACC", deviation=False)
+    other_run, _dev = submitted_run(app, acc, label="OP-TEST-ACC-1", deviation=False)
     token = form_token(client, f"/review/{other_run}", "approve-run")
     refused = client.post(f"/review/{sups_run}/approve", data={"approve-csrf_token": token})
     assert refused.status_code == 409
     assert "another supervisor must review it" in refused.get_data(as_text=True)
     assert status_of(sup, sups_run) == "submitted"
 
-    in_progress = acc.start_run(label="OP-TEST-OPEN")
+    in_progress = acc.start_run(label="OP-TEST-OPEN-1")
     refused = client.post(f"/review/{in_progress}/return", data={
         "return-csrf_token": form_token(client, f"/review/{other_run}", "return-run"), "return-comment": "Please fix"})
     assert refused.status_code == 409 and "not waiting for review" in refused.get_data(as_text=True)
@@ -180,12 +180,12 @@ def test_accompaniers_and_trainers_cannot_open_review(app, api, client):
 
 def test_practice_runs_never_enter_the_queue(app, api, client):
     acc, sup = api("acc"), api("sup")
-    practice, _dev = submitted_run(app, acc, label="OP-TEST-PRACTICE", mode="practice", deviation=False)
-    submitted_run(app, acc, label="OP-TEST-LIVE", deviation=False)
+    practice, _dev = submitted_run(app, acc, label="OP-TEST-PRACTICE-1", mode="practice", deviation=False)
+    submitted_run(app, acc, label="OP-TEST-LIVE-1", deviation=False)
     login(client, "sup")
     for status in ("submitted", "all"):
         queue = client.get(f"/review?status={status}").get_data(as_text=True)
-        assert "OP-TEST-LIVE" in queue and "OP-TEST-PRACTICE" not in queue
+        assert "OP-TEST-LIVE-1" in queue and "OP-TEST-PRACTICE-1" not in queue
     response = sup.send(practice, event("review.approved", value={"acknowledged": []}))
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "practice_run"
     assert "1 run waits for your review" in client.get("/").get_data(as_text=True)
@@ -193,19 +193,19 @@ def test_practice_runs_never_enter_the_queue(app, api, client):
 
 def test_queue_is_oldest_first_with_counts_and_filters(app, api, client):
     acc, acc2 = api("acc"), api("acc2")
-    submitted_run(app, acc, label="OP-TEST-A", na=True)
-    submitted_run(app, acc2, label="OP-TEST-B", deviation=False)
-    acc.start_run(protocol_id="non-coerced-adults", label="OP-TEST-C")
+    submitted_run(app, acc, label="OP-TEST-A-1", na=True)
+    submitted_run(app, acc2, label="OP-TEST-B-1", deviation=False)
+    acc.start_run(protocol_id="non-coerced-adults", label="OP-TEST-C-1")
     login(client, "sup")
     queue = client.get("/review").get_data(as_text=True)
-    assert queue.index("OP-TEST-A") < queue.index("OP-TEST-B")
-    assert "OP-TEST-C" not in queue  # not submitted
-    card = queue[queue.index("OP-TEST-A"):queue.index("OP-TEST-B")]
+    assert queue.index("OP-TEST-A-1") < queue.index("OP-TEST-B-1")
+    assert "OP-TEST-C-1" not in queue  # not submitted
+    card = queue[queue.index("OP-TEST-A-1"):queue.index("OP-TEST-B-1")]
     assert '<span class="tag tag-deviation">1</span>' in card and '<span class="tag tag-na">1</span>' in card
     only_acc2 = client.get("/review?accompanier=acc2").get_data(as_text=True)
-    assert "OP-TEST-B" in only_acc2 and "OP-TEST-A" not in only_acc2
-    assert "OP-TEST-A" not in client.get("/review?protocol=non-coerced-adults").get_data(as_text=True)
-    assert "OP-TEST-A" not in client.get("/review?since=2999-01-01").get_data(as_text=True)
-    assert "OP-TEST-A" in client.get("/review?until=2999-01-01").get_data(as_text=True)
+    assert "OP-TEST-B-1" in only_acc2 and "OP-TEST-A-1" not in only_acc2
+    assert "OP-TEST-A-1" not in client.get("/review?protocol=non-coerced-adults").get_data(as_text=True)
+    assert "OP-TEST-A-1" not in client.get("/review?since=2999-01-01").get_data(as_text=True)
+    assert "OP-TEST-A-1" in client.get("/review?until=2999-01-01").get_data(as_text=True)
     bad = client.get("/review?since=yesterday")
     assert bad.status_code == 400 and "Give a date as YYYY-MM-DD." in bad.get_data(as_text=True)

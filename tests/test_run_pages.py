@@ -163,7 +163,7 @@ def test_submission_needs_name_and_confirmation_then_shows_on_home(acc, app):
 
 
 def test_practice_runs_are_marked_and_never_wait_for_review(acc, app):
-    run_id = started(acc, mode="practice", label="OP-TEST-PRACTICE")
+    run_id = started(acc, mode="practice", label="OP-TEST-PRACTICE-1")
     assert "PRACTICE" in acc.get(f"/runs/{run_id}").get_data(as_text=True)
     with app.app_context():
         protocol = get_registry().get("immigration-separation", "1.0.0")

@@ -78,15 +78,15 @@ def signals_period(app, api, signals_protocol):
             assert response.status_code == 200, response.get_json()
         return run_id
 
-    a = run("OP-TEST-A", *answers(10, 4, 0), attestation())
+    a = run("OP-TEST-A-1", *answers(10, 4, 0), attestation())
     # B was submitted four days ago: its follow-up fell due a day ago, and is answered late below.
-    b = run("OP-TEST-B", *made_at([*answers(20, 10, 2, placement="police-cell"), attestation()],
+    b = run("OP-TEST-B-1", *made_at([*answers(20, 10, 2, placement="police-cell"), attestation()],
                                   now - timedelta(days=4)), created=now - timedelta(days=4, hours=2))
-    c = run("OP-TEST-C", *answers(30, 6, 1, family="no"), attestation())
-    d = run("OP-TEST-D", *answers(15, None, 0), event("deviation", "placement", note="Placed late"), attestation())
-    e = run("OP-TEST-E", *answers(None, 5, 0, present_na=True), attestation())
-    run("OP-TEST-OPEN", *answers(100, 100, 0))
-    run("OP-TEST-PRACTICE", *answers(50, 50, 9, family="no"), attestation(), mode="practice")
+    c = run("OP-TEST-C-1", *answers(30, 6, 1, family="no"), attestation())
+    d = run("OP-TEST-D-1", *answers(15, None, 0), event("deviation", "placement", note="Placed late"), attestation())
+    e = run("OP-TEST-E-1", *answers(None, 5, 0, present_na=True), attestation())
+    run("OP-TEST-OPEN-1", *answers(100, 100, 0))
+    run("OP-TEST-PRACTICE-1", *answers(50, 50, 9, family="no"), attestation(), mode="practice")
     for run_id in (a, b, c, e):
         approve(sup, run_id)
     for run_id in (a, b, e):

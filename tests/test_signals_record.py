@@ -24,7 +24,7 @@ def made_at(events, moment):
 
 def start(acc, created=None):
     run_id = str(uuid.uuid4())
-    body = {"protocol_id": SIGNALS[0], "protocol_version": SIGNALS[1], "label": "OP-TEST-FLAGS", "mode": "live"}
+    body = {"protocol_id": SIGNALS[0], "protocol_version": SIGNALS[1], "label": "OP-TEST-FLAGS-1", "mode": "live"}
     if created:
         body["created_at"] = created.isoformat()
     assert acc.put(f"/api/v1/runs/{run_id}", json=body).status_code == 201

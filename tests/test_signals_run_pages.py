@@ -217,15 +217,15 @@ def test_an_overdue_follow_up_is_marked_on_the_run_page(api, signals_protocol):
 
 
 def test_home_lists_the_follow_ups_due_overdue_ones_marked(api, signals_protocol):
-    acc, late = approved_run(api, signals_protocol, label="OP-TEST-LATE", hours_ago=100)
-    _acc, soon = approved_run(api, signals_protocol, label="OP-TEST-SOON", hours_ago=1)
-    closed = approved_run(api, signals_protocol, label="OP-TEST-DONE", hours_ago=2)[1]
+    acc, late = approved_run(api, signals_protocol, label="OP-TEST-LATE-1", hours_ago=100)
+    _acc, soon = approved_run(api, signals_protocol, label="OP-TEST-SOON-1", hours_ago=1)
+    closed = approved_run(api, signals_protocol, label="OP-TEST-DONE-1", hours_ago=2)[1]
     send(acc, closed, event("step.set", "no-removal-72h", "no"), event("step.set", "services-reachable", True))
     tree = page(acc, "/")
     due = tree.xpath('//section[@aria-labelledby="h-follow-ups"]')[0]
     assert text_of(due.xpath(".//h2")[0]) == "2 follow-ups due"
     rows = due.xpath(".//li")
-    assert [text_of(li.xpath("./a")[0]) for li in rows] == ["OP-TEST-LATE", "OP-TEST-SOON"]  # earliest due first
+    assert [text_of(li.xpath("./a")[0]) for li in rows] == ["OP-TEST-LATE-1", "OP-TEST-SOON-1"]  # earliest due first
     assert rows[0].xpath("./a")[0].get("href") == f"/runs/{late}#follow-up"
     assert "Follow-up: Follow-up due" in text_of(rows[0]) and "Overdue" in text_of(rows[0])
     assert "overdue" in rows[0].get("class", "")

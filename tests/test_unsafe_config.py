@@ -32,9 +32,13 @@ def test_a_long_random_secret_key_is_accepted(tmp_path, monkeypatch):
 
 
 def test_keys_are_never_made_for_the_unconfigured_organisation(tmp_path, monkeypatch):
+    from donoharm.records.signing import signing_key
+
     monkeypatch.delenv("DONOHARM_ORGANISATION", raising=False)
-    with pytest.raises(ConfigError, match="DONOHARM_ORGANISATION is not set"):
-        _start(tmp_path)
+    app = _start(tmp_path)  # it starts, so that /setup can ask for the name (issue 19), but makes no keys
+    assert not (tmp_path / "instance" / "signing.pem").exists()
+    with app.app_context(), pytest.raises(ConfigError, match="DONOHARM_ORGANISATION is not set"):
+        signing_key(app)
     assert not (tmp_path / "instance" / "signing.pem").exists()
     monkeypatch.setenv("DONOHARM_ORGANISATION", "OP-TEST Organisation")
     _start(tmp_path)

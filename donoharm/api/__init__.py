@@ -4,6 +4,7 @@ from flask import Flask
 from . import errors, v1
 from . import protocols as protocols_api
 from . import receipts as receipts_api
+from . import redactions as redactions_api
 
 
 def init_app(app: Flask) -> None:
@@ -11,3 +12,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(v1.bp)
     protocols_api.init_app(app)
     receipts_api.init_app(app)
+    redactions_api.init_app(app)

@@ -1,11 +1,13 @@
 """Sessions, protocols and runs over JSON (DESIGN section 5)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from .. import operations, run_service
+from .. import operations, redaction, run_service
 from ..clock import device_clock
 from ..db import get_db
 from ..db import records as records_db
@@ -113,6 +115,10 @@ def post_events(run_id: str):
     result = run_service.append_events(get_db(), get_registry(), run_id, body.get("events"), current_user.actor,
                                        clock=device_clock())
     from ..records.receipting import receipt_or_none  # here: the records package imports this module
+
+    for raw in body["events"]:  # a redaction sent here, as through POST .../redactions: delete superseded files
+        if isinstance(raw, dict) and raw.get("type") == "redaction" and str(raw.get("id")).lower() in result.accepted:
+            redaction.remove_superseded_files(get_db(), str(raw["id"]).lower(), Path(current_app.instance_path))
 
     # A signed receipt for the head, also for a batch of replays: the phone keeps the latest per run.
     return jsonify({"accepted": result.accepted, "duplicates": result.duplicates, "head": result.head,

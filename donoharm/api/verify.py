@@ -36,6 +36,16 @@ VERDICT_SCHEMA = {
         "timestamped_at": {"type": ["string", "null"], "format": "date-time", "description": "the time a "
                            "trusted RFC 3161 timestamp authority vouches the signature existed; null without one"},
         "timestamp_authority": {"type": ["string", "null"], "description": "the name of that authority"},
+        "profile": {"enum": ["internal", "shareable", None], "description": "the record's disclosure profile: "
+                    "internal (complete, for the organisation) or shareable (no free text, roles instead of names, "
+                    "counts under the oversight threshold as '<N', no nationality or immigration totals); from the "
+                    "records table once the file matches a record issued here, else as the file says"},
+        "other_profile_record_id": {"type": ["string", "null"], "description": "the record of the same issue in "
+                                    "the other profile (null for records issued before profiles existed)"},
+        "other_profile_sha256": {"type": ["string", "null"], "description": "its sha256, from the records table"},
+        "redacted_at": {"type": ["string", "null"], "format": "date-time", "description": "set when a redaction "
+                        "superseded this record (it held a text removed since): copies of the file should be "
+                        "destroyed; the record stays genuine and `valid`"},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
 }

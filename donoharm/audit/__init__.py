@@ -24,9 +24,10 @@ def _timestamp_functions():
 
 def make_checkpoint(app: Flask) -> tuple[Path, dict, list[str]]:
     """Build, sign (and timestamp, when configured), and save a checkpoint now."""
+    from ..organisation import organisation_name
     from ..records.signing import signing_key
 
-    unsigned, left_out = checkpoints.build(get_db(), run_service.utc_now(), app.config["ORGANISATION_NAME"])
+    unsigned, left_out = checkpoints.build(get_db(), run_service.utc_now(), organisation_name(app))
     stamp, _check = _timestamp_functions()
     signed = checkpoints.sign(unsigned, signing_key(app), stamp)
     return checkpoints.save(Path(app.instance_path), signed), signed, left_out

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from ..config import write_atomically
 from ..db import integrity as integrity_db
+from ..db import retention as retention_db
 from ..db import runs as runs_db
 from ..records.detached import sign_document, signature_problem, signed_body
 from ..records.signing import SigningKey
@@ -124,8 +125,9 @@ def differences(db: Database, checkpoint: dict[str, Any]) -> list[str]:
             found.append("checkpoint: a damaged entry in its list of runs")
             continue
         if runs_db.get_run(db, run_id) is None:
-            found.append(f"run {run_id} seq {count}: the run was in the checkpoint of {when} "
-                         "and has been deleted since")
+            if not _deleted_by_retention(db, run_id, count, entry.get("head")):
+                found.append(f"run {run_id} seq {count}: the run was in the checkpoint of {when} "
+                             "and has been deleted since")
             continue
         head = integrity_db.head_at(db, run_id, count)
         if head is None:
@@ -134,3 +136,12 @@ def differences(db: Database, checkpoint: dict[str, Any]) -> list[str]:
             found.append(f"run {run_id} seq {count}: its history up to this event differs from the "
                          f"checkpoint of {when} (rewritten after the checkpoint)")
     return found
+
+
+def _deleted_by_retention(db: Database, run_id: str, count: int, head: Any) -> bool:
+    """Whether the deletion register accounts for a run the checkpoint held: deleted by retention at or after
+    that position (a run's head at the same count must be the one the register kept)."""
+    deleted = retention_db.deleted_run(db, run_id)
+    if deleted is None:
+        return False
+    return count < deleted["event_count"] or (count == deleted["event_count"] and head == deleted["head_hash"])

@@ -3,7 +3,8 @@
 Three independent checks, each naming what it finds as `run <id> seq <n>: …`:
 1. every run's chain, header to head, and its cached head and count;
 2. every issued record: the file is there, unchanged (sha256), and the chain head it signed is still in the
-   run's chain at the position the record says;
+   run's chain at the position the record says (a file deleted because a redaction superseded it: its head is
+   still in the chain);
 3. the newest checkpoint: genuine, and every run still reaches the head it held then.
 """
 from __future__ import annotations
@@ -55,7 +56,12 @@ def verify_records(db: Database, instance: Path, report: Report) -> None:
         try:
             data = path.read_bytes()
         except OSError:
-            report.problems.append(f"{where}: the signed file is missing ({record['path']})")
+            if not record["redacted"]:
+                report.problems.append(f"{where}: the signed file is missing ({record['path']})")
+            elif runs_db.position_of(db, record["run_id"], record["head_hash"]) is None:
+                report.problems.append(f"{where}: the history this record signed was changed afterwards (its "
+                                       "chain head is no longer in the run's chain)")
+            # else deleted on purpose: it held a text a redaction removed (the administrator's list)
             continue
         if hashlib.sha256(data).hexdigest() != record["sha256"]:
             report.problems.append(f"{where}: the file differs from the one issued (sha256)")

@@ -59,5 +59,7 @@ def head_at(db: Database, run_id: str, count: int) -> str | None:
 
 
 def all_records(db: Database) -> list[dict[str, Any]]:
-    rows = db.execute("SELECT id, run_id, head_hash, sha256, path, status FROM records ORDER BY issued_at").fetchall()
+    """Every issued record; `redacted`: a redaction superseded it, so its file is deleted on purpose."""
+    rows = db.execute("SELECT id, run_id, head_hash, sha256, path, status, EXISTS (SELECT 1 FROM redacted_records x "
+                      "WHERE x.record_id = records.id) AS redacted FROM records ORDER BY issued_at").fetchall()
     return [dict(row) for row in rows]

@@ -1,28 +1,52 @@
-"""Issued audit records: one row per signed PDF, kept for good."""
+"""Issued audit records: one row per signed PDF, kept for good.
+
+Each issue writes two signed PDFs of the same chain head and status (records/profiles.py): the `internal`
+record and its `shareable` profile, each row naming the other by `pair_id`. Records issued before profiles
+existed are internal with no pair. Every lookup of "the" record of a run means the internal one unless a
+profile is asked for."""
 from __future__ import annotations
 
 from typing import Any
 
 from sqlite_utils import Database
 
-COLUMNS = "id, run_id, issued_at, reason, status, head_hash, sha256, size, path"
+COLUMNS = "id, run_id, issued_at, reason, status, head_hash, sha256, size, path, profile, pair_id"
+INTERNAL = "internal"
 
 
 def insert_record(db: Database, record: dict[str, Any]) -> None:
-    db.execute(f"INSERT INTO records ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               [record[c.strip()] for c in COLUMNS.split(",")])
+    names = [c.strip() for c in COLUMNS.split(",")]
+    db.execute(f"INSERT INTO records ({COLUMNS}) VALUES ({', '.join('?' * len(names))})",
+               [record.get(name, INTERNAL if name == "profile" else None) for name in names])
 
 
-def records_of(db: Database, run_id: str) -> list[dict[str, Any]]:
-    """A run's records, newest first."""
-    rows = db.execute(f"SELECT {COLUMNS} FROM records WHERE run_id = ? ORDER BY issued_at DESC, rowid DESC",
-                      [run_id]).fetchall()
+def records_of(db: Database, run_id: str, profile: str = INTERNAL) -> list[dict[str, Any]]:
+    """A run's records of one profile, newest first."""
+    rows = db.execute(f"SELECT {COLUMNS} FROM records WHERE run_id = ? AND profile = ? "
+                      "ORDER BY issued_at DESC, rowid DESC", [run_id, profile]).fetchall()
     return [dict(row) for row in rows]
 
 
-def latest_record(db: Database, run_id: str) -> dict[str, Any] | None:
-    records = records_of(db, run_id)
+def latest_record(db: Database, run_id: str, profile: str = INTERNAL) -> dict[str, Any] | None:
+    records = records_of(db, run_id, profile)
     return records[0] if records else None
+
+
+def pair_of(db: Database, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The other profile of the same issue (internal <-> shareable); None for a record issued before profiles."""
+    if not record.get("pair_id"):
+        return None
+    return get_record(db, record["pair_id"])
+
+
+def staff_roles(db: Database, usernames: list[str]) -> dict[str, str]:
+    """The current role of each of these users who has an account (shareable records name roles, not people)."""
+    names = sorted(set(usernames))
+    if not names:
+        return {}
+    rows = db.execute(f"SELECT username, role FROM users WHERE username IN ({', '.join('?' * len(names))})",
+                      names).fetchall()
+    return {row["username"]: row["role"] for row in rows}
 
 
 def get_record(db: Database, record_id: str) -> dict[str, Any] | None:
@@ -35,21 +59,24 @@ def record_by_sha256(db: Database, sha256: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def record_for_head(db: Database, run_id: str, head_hash: str, status: str) -> dict[str, Any] | None:
+def record_for_head(db: Database, run_id: str, head_hash: str, status: str,
+                    profile: str = INTERNAL) -> dict[str, Any] | None:
     """The record already issued for this exact chain head and status, if any."""
-    row = db.execute(f"SELECT {COLUMNS} FROM records WHERE run_id = ? AND head_hash = ? AND status = ?",
-                     [run_id, head_hash, status]).fetchone()
+    row = db.execute(f"SELECT {COLUMNS} FROM records WHERE run_id = ? AND head_hash = ? AND status = ? "
+                     "AND profile = ?", [run_id, head_hash, status, profile]).fetchone()
     return dict(row) if row else None
 
 
 def mark_redacted(db: Database, run_id: str, event_id: str, redaction_id: str, at: str) -> None:
     """List every record of the run issued once the event was in its chain (so its file holds the text now
-    removed) as superseded by this redaction: the administrator is told to destroy its copies."""
+    removed) as superseded by this redaction: the administrator is told to destroy its copies. Only internal
+    records: a shareable record holds no free text, so it stays as it is."""
     db.execute("INSERT OR IGNORE INTO redacted_records (record_id, redaction_event, redacted_at) "
                "SELECT c.id, ?, ? FROM records c "
                "JOIN events h ON h.run_id = c.run_id AND h.hash = c.head_hash "
                "JOIN events t ON t.id = ? "
-               "WHERE c.run_id = ? AND h.seq >= t.seq", [redaction_id, at, event_id, run_id])
+               "WHERE c.run_id = ? AND h.seq >= t.seq AND c.profile = 'internal'",
+               [redaction_id, at, event_id, run_id])
 
 
 def redacted_files(db: Database, redaction_id: str) -> list[dict[str, Any]]:
@@ -58,6 +85,13 @@ def redacted_files(db: Database, redaction_id: str) -> list[dict[str, Any]]:
                       "JOIN records c ON c.id = x.record_id WHERE x.redaction_event = ? AND x.file_removed_at IS NULL",
                       [redaction_id]).fetchall()
     return [dict(row) for row in rows]
+
+
+def superseded_by(db: Database, redaction_id: str) -> list[str]:
+    """The ids of every record a redaction superseded (whether or not its file is still on the server)."""
+    rows = db.execute("SELECT x.record_id FROM redacted_records x JOIN records c ON c.id = x.record_id "
+                      "WHERE x.redaction_event = ? ORDER BY c.issued_at", [redaction_id]).fetchall()
+    return [row[0] for row in rows]
 
 
 def file_removed(db: Database, record_id: str, at: str) -> None:
@@ -73,10 +107,12 @@ def redaction_of(db: Database, record_id: str) -> dict[str, Any] | None:
 
 
 def redacted_records(db: Database) -> list[dict[str, Any]]:
-    """Every record superseded by a redaction, newest first, with its run's label: copies to destroy."""
-    rows = db.execute("SELECT x.record_id, x.redaction_event, x.redacted_at, x.file_removed_at, c.run_id, "
-                      "c.issued_at, c.sha256, r.label FROM redacted_records x JOIN records c ON c.id = x.record_id "
-                      "JOIN runs r ON r.id = c.run_id ORDER BY x.redacted_at DESC, c.issued_at DESC").fetchall()
+    """Every record superseded by a redaction, once (with the first redaction that superseded it and when its
+    file was deleted), newest first, with its run's label: copies to destroy."""
+    rows = db.execute("SELECT x.record_id, min(x.redacted_at) AS redacted_at, min(x.file_removed_at) AS "
+                      "file_removed_at, c.run_id, c.issued_at, c.sha256, r.label FROM redacted_records x "
+                      "JOIN records c ON c.id = x.record_id JOIN runs r ON r.id = c.run_id GROUP BY x.record_id "
+                      "ORDER BY min(x.redacted_at) DESC, c.issued_at DESC").fetchall()
     return [dict(row) for row in rows]
 
 

@@ -1,19 +1,40 @@
-"""Retention: delete practice runs, with everything stored about them, after a number of days."""
+"""Retention: delete practice runs, with everything stored about them, after a number of days; find the closed
+runs whose free texts or whole history are due to go (donoharm/retention.py decides and acts), and delete runs
+leaving a row in the deletion register."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlite_utils import Database
 
+from ..runs.state import LOCKED_STATUSES
 from . import connect, transaction
 
 # Practice runs whose last change is older than the cutoff; live runs are never touched.
 EXPIRED_SQL = "SELECT id FROM runs WHERE mode = 'practice' AND updated_at < ?"
+
+# Each locked (approved or closed) run with the server's time of the event that locked it: the last event
+# other than a redaction, as nothing else can be added to a locked run. runs.updated_at will not do: a
+# redaction made after the lock (by a supervisor, or by retention itself) moves it.
+LOCKED_SQL = f"""
+    SELECT r.id, r.label, r.mode, r.protocol_id, r.protocol_version, r.created_at, r.head_hash, r.event_count,
+           max(e.received_at) AS locked_at
+    FROM runs r JOIN events e ON e.run_id = r.id AND e.type != 'redaction'
+    WHERE r.status IN ({", ".join(f"'{status}'" for status in LOCKED_STATUSES)})
+    GROUP BY r.id
+    HAVING locked_at <= ?
+"""
+# An event still holding a free text: a note, comment or reason, or a free-text answer. The retention job's own
+# redactions are left out: their reason says why the texts went, and removing it would never end.
+HOLDS_TEXT = ("(e.note IS NOT NULL OR (e.value_is_text = 1 AND e.value IS NOT NULL)) "
+              "AND NOT (e.type = 'redaction' AND e.actor = 'system')")
 
 
 @dataclass
@@ -74,6 +95,68 @@ def purge_practice(db: Database, before: str, instance: Path) -> Purged:
     return purged
 
 
+def locked_runs(db: Database, before: str) -> list[dict[str, Any]]:
+    """Runs locked (approved or closed) at or before `before`, oldest lock first. Runs whose stored history was
+    changed outside the app are left alone until an administrator has dealt with them (faulty_locked_runs)."""
+    rows = db.execute(f"SELECT * FROM ({LOCKED_SQL}) WHERE id NOT IN (SELECT run_id FROM integrity_faults) "
+                      "ORDER BY locked_at, id", [before]).fetchall()
+    return [dict(row) for row in rows]
+
+
+def faulty_locked_runs(db: Database, before: str) -> int:
+    """How many runs locked at or before `before` are left alone because of an integrity fault (`db verify`)."""
+    return db.execute(f"SELECT count(*) FROM ({LOCKED_SQL}) WHERE id IN (SELECT run_id FROM integrity_faults)",
+                      [before]).fetchone()[0]
+
+
+def texts_of_runs(db: Database, run_ids: list[str]) -> list[dict[str, Any]]:
+    """The events of these runs still holding a free text: run_id, id, and whether it has a commitment
+    (only those can be removed with the chain intact)."""
+    rows = db.execute(f"SELECT e.run_id, e.id, e.text_commitment IS NOT NULL AS committed FROM events e "
+                      f"WHERE e.run_id IN (SELECT value FROM json_each(?)) AND {HOLDS_TEXT} ORDER BY e.run_id, e.seq",
+                      [json.dumps(run_ids)]).fetchall()
+    return [dict(row) for row in rows]
+
+
+def delete_runs(db: Database, runs: list[dict[str, Any]], deleted_at: str, instance: Path) -> Purged:
+    """Delete whole runs (rows as locked_runs gives them) with everything stored about them, each leaving a row in
+    the deletion register; emptied operations go too (their label could name one). Record files go after the
+    commit."""
+    purged = Purged()
+    if not runs:
+        return purged
+    ids = json.dumps([run["id"] for run in runs])
+    chosen = "SELECT value FROM json_each(?)"
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO deleted_runs (run_id, protocol_id, protocol_version, created_at, locked_at, deleted_at, "
+            "head_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[r["id"], r["protocol_id"], r["protocol_version"], r["created_at"], r["locked_at"], deleted_at,
+              r["head_hash"], r["event_count"]] for r in runs])
+        purged.runs = len(runs)
+        purged.events = db.execute(f"SELECT count(*) FROM events WHERE run_id IN ({chosen})", [ids]).fetchone()[0]
+        paths = db.execute(f"SELECT path FROM records WHERE run_id IN ({chosen})", [ids]).fetchall()
+        purged.record_files = [_inside(instance, row["path"]) for row in paths]
+        operations = [row[0] for row in db.execute(
+            f"SELECT DISTINCT operation_id FROM runs WHERE id IN ({chosen}) AND operation_id IS NOT NULL", [ids])]
+        db.execute(f"DELETE FROM integrity_faults WHERE run_id IN ({chosen})", [ids])
+        _delete(db, "runs", "id", chosen, [ids])
+        db.execute("DELETE FROM operations WHERE id IN (SELECT value FROM json_each(?)) "
+                   "AND NOT EXISTS (SELECT 1 FROM runs WHERE operation_id = operations.id)", [json.dumps(operations)])
+    for path in purged.record_files:
+        if path is not None:
+            path.unlink(missing_ok=True)
+    return purged
+
+
+def deleted_run(db: Database, run_id: str) -> dict[str, Any] | None:
+    """A run's row in the deletion register, or None when retention never deleted it."""
+    if "deleted_runs" not in db.table_names():
+        return None
+    row = db.execute("SELECT * FROM deleted_runs WHERE run_id = ?", [run_id]).fetchone()
+    return dict(row) if row else None
+
+
 def _inside(instance: Path, stored: str) -> Path | None:
     """A record file's path, only if it lies inside the instance folder (never delete elsewhere)."""
     path = (instance / stored).resolve()
@@ -105,8 +188,13 @@ def purge_practice_command(days: int | None, dry_run: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register `flask runs purge-practice`; with a retention setting, purge once on start."""
+    """Register `flask runs purge-practice` and `flask db purge`; with a practice retention setting, purge
+    practice runs once on start (texts and closed runs go by `db purge`, from the maintenance timer)."""
+    from .. import retention  # the service: it imports this module
+    from . import db_cli
+
     app.cli.add_command(runs_cli)
+    db_cli.add_command(retention.purge_command)
     days = app.config.get("PRACTICE_RETENTION_DAYS")
     if days:
         db = connect(app.config["DATABASE"])

@@ -409,3 +409,112 @@ def privacy_m001_text_commitments(db):
         );
         """
     )
+
+
+@migrations()
+def accounts_m001_invitations_two_factor_audit(db):
+    # Accounts an organisation can run (issue 19). An invited person has a user row whose password_hash is
+    # the marker '!' (no password can match it) until they choose one through their link. account_links holds
+    # the SHA-256 of each one-time invitation or reset token, never the token. The TOTP secret is stored
+    # readable (the server computes the codes): it is as sensitive as the rest of this database.
+    # totp_last_step: the last time step accepted, so a code works once. Recovery codes are stored hashed.
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN full_name TEXT;
+        ALTER TABLE users ADD COLUMN totp_secret TEXT;
+        ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+        ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+        ALTER TABLE users ADD COLUMN totp_enrolled_at TEXT;
+        CREATE TABLE account_links (
+            token_hash TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('invitation', 'reset')),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            voided_at TEXT
+        );
+        CREATE INDEX account_links_by_user ON account_links (user_id, kind, created_at);
+        CREATE TABLE recovery_codes (
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            code_hash TEXT NOT NULL,
+            used_at TEXT,
+            PRIMARY KEY (user_id, code_hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE second_factor_failures (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            address TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX second_factor_failures_by_user ON second_factor_failures (user_id, at);
+        CREATE INDEX second_factor_failures_by_time ON second_factor_failures (at);
+        CREATE TABLE account_audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor_id INTEGER,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject_id INTEGER,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX account_audit_by_subject ON account_audit (subject_id, id);
+        """
+    )
+
+
+@migrations()
+def records_m002_profiles(db):
+    # Two disclosure profiles of every record (issue 18, records/profiles.py): the internal record and its
+    # shareable profile are issued together for the same chain head and status, each row naming the other by
+    # pair_id. Records issued before are internal and have no pair.
+    db.executescript(
+        """
+        ALTER TABLE records ADD COLUMN profile TEXT NOT NULL DEFAULT 'internal'
+            CHECK (profile IN ('internal', 'shareable'));
+        ALTER TABLE records ADD COLUMN pair_id TEXT;
+        CREATE INDEX records_by_run_profile ON records (run_id, profile, issued_at);
+        """
+    )
+
+
+@migrations()
+def retention_m001_deletion_register(db):
+    # Whole closed runs deleted by retention (issue 18, donoharm/retention.py): what stays of each shows that it
+    # existed and where its history ended, never what it said. No label, no staff: a label can name an operation
+    # and, with a date, the people in it.
+    db.executescript(
+        """
+        CREATE TABLE deleted_runs (
+            run_id TEXT PRIMARY KEY,
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            locked_at TEXT NOT NULL,
+            deleted_at TEXT NOT NULL,
+            head_hash TEXT NOT NULL,
+            event_count INTEGER NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
+def organisation_m001_settings(db):
+    # The organisation's own settings (issue 19, donoharm/organisation.py): chosen at /setup and changed on
+    # /admin/settings. One row; until it exists the environment's DONOHARM_ORGANISATION and DONOHARM_PAGE_SIZE
+    # apply, so deployments configured by environment keep working.
+    db.executescript(
+        """
+        CREATE TABLE organisation_settings (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            name TEXT NOT NULL,
+            time_zone TEXT NOT NULL DEFAULT 'UTC',
+            page_size TEXT NOT NULL DEFAULT 'A4' CHECK (page_size IN ('A4', 'Letter')),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT
+        );
+        """
+    )

@@ -9,19 +9,26 @@ from sqlite_utils import Database
 from . import transaction
 
 ROLES = ("accompanier", "supervisor", "trainer", "admin")
+# The password_hash of an invited person who has not chosen a password yet: no password matches it.
+NO_PASSWORD = "!"
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def create_user(db: Database, username: str, password_hash: str, role: str) -> int:
-    """Insert a user and return its id."""
+def create_user(db: Database, username: str, password_hash: str, role: str, full_name: str | None = None) -> int:
+    """Insert a user and return its id (password_hash NO_PASSWORD: invited, no password yet)."""
     cursor = db.execute(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
-        [username, password_hash, role, now()],
+        "INSERT INTO users (username, password_hash, role, created_at, full_name) VALUES (?, ?, ?, ?, ?)",
+        [username, password_hash, role, now(), full_name or None],
     )
     return cursor.lastrowid
+
+
+def has_password(row: dict[str, Any]) -> bool:
+    """False for an invited person who has not chosen a password yet."""
+    return bool(row["password_hash"]) and not row["password_hash"].startswith(NO_PASSWORD)
 
 
 def get_user(db: Database, user_id: int) -> dict[str, Any] | None:
@@ -38,16 +45,34 @@ def list_users(db: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in db.execute("SELECT * FROM users ORDER BY username")]
 
 
+def full_names(db: Database, usernames: list[str] | None = None) -> dict[str, str]:
+    """username -> full name of these users (all users when None) who have one: pages and internal records name
+    staff by it, falling back to the username."""
+    if usernames is None:
+        rows = db.execute("SELECT username, full_name FROM users WHERE full_name IS NOT NULL AND full_name != ''")
+    else:
+        names = sorted(set(usernames))
+        if not names:
+            return {}
+        rows = db.execute("SELECT username, full_name FROM users WHERE full_name IS NOT NULL AND full_name != '' "
+                          f"AND username IN ({', '.join('?' * len(names))})", names)
+    return {row["username"]: row["full_name"] for row in rows}
+
+
 def update_user(db: Database, user_id: int, **fields: Any) -> None:
-    """Change some of a user's fields (role, active, password_hash, language, protocols_seen_at)."""
-    allowed = {"role", "active", "password_hash", "language", "protocols_seen_at"}
+    """Change some of a user's fields (role, active, password_hash, language, protocols_seen_at, full_name and
+    the second factor's: totp_secret, totp_pending_secret, totp_last_step, totp_enrolled_at)."""
+    allowed = {"role", "active", "password_hash", "language", "protocols_seen_at", "full_name", "totp_secret",
+               "totp_pending_secret", "totp_last_step", "totp_enrolled_at"}
     assert set(fields) <= allowed, fields
     assignments = ", ".join(f"{name} = ?" for name in fields)
     db.execute(f"UPDATE users SET {assignments} WHERE id = ?", [*fields.values(), user_id])
 
 
 def count_active_admins(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1").fetchone()[0]
+    """Active administrators who can sign in (an invitation not yet accepted does not count)."""
+    return db.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1 AND password_hash NOT LIKE ?",
+                      [NO_PASSWORD + "%"]).fetchone()[0]
 
 
 def record_login_failure(db: Database, username: str, address: str, at: float,
@@ -132,6 +157,16 @@ def end_sign_in(db: Database, token_hash: str) -> None:
     db.execute("DELETE FROM sign_ins WHERE token_hash = ?", [token_hash])
 
 
-def end_sign_ins_of(db: Database, user_id: int) -> None:
-    """Sign a user out everywhere (when the account is deactivated)."""
-    db.execute("DELETE FROM sign_ins WHERE user_id = ?", [user_id])
+def end_sign_ins_of(db: Database, user_id: int, except_token_hash: str | None = None) -> int:
+    """Sign a user out everywhere (deactivated, password reset), or everywhere but one sign-in (password
+    changed there); return how many sign-ins ended."""
+    cursor = db.execute("DELETE FROM sign_ins WHERE user_id = ? AND token_hash IS NOT ?", [user_id, except_token_hash])
+    return cursor.rowcount
+
+
+def use_totp_step(db: Database, user_id: int, step: int) -> bool:
+    """Note that the code of a time step was used; False if that step or a later one was used already (a replay,
+    or the same code sent twice at once)."""
+    cursor = db.execute("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL"
+                        " AND (totp_last_step IS NULL OR totp_last_step < ?)", [step, user_id, step])
+    return cursor.rowcount == 1

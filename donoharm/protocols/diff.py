@@ -10,7 +10,7 @@ from .model import Protocol, Step
 
 # The step fields a trainer changes, in the order a comparison lists them.
 FIELDS = ("text", "kind", "critical", "options", "guidance", "expected", "flag_equals", "flag_above", "measure", "of",
-          "sources")
+          "disclosure", "sources")
 # Fields whose change is shown as a word-level redline rather than old -> new.
 TEXT_FIELDS = ("text", "guidance")
 # Words and punctuation marks, each with the whitespace after it, so a redline never matches a lone

@@ -48,6 +48,7 @@ class Step:
     measure: str | None = None  # count steps: the outcome measure it reports in oversight
     of: str | None = None  # count steps: the count step that is its denominator ("x of N")
     follow_up: bool = False  # in a follow-up phase: answered after approval, never required for submission
+    disclosure: str | None = None  # "internal": never shown in a shareable record (records/profiles.py)
 
     def option_ids(self) -> tuple[str, ...]:
         return tuple(option.id for option in self.options)
@@ -186,6 +187,7 @@ def build_protocol(document: dict[str, Any], source: str = "") -> Protocol:
                     measure=step.get("measure"),
                     of=step.get("of"),
                     follow_up="follow_up" in phase,
+                    disclosure=step.get("disclosure"),
                 )
                 for step in phase["steps"]
             ),

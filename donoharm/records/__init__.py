@@ -14,7 +14,7 @@ from .queue import issue_due
 from .receipting import check_receipt_command
 from .roots import rotate_root_command
 from .signing import signing_key
-from .verify import MAX_BYTES, Verdict, verify_pdf
+from .verify import MAX_BYTES, Verdict, verdict_lines, verify_pdf
 
 __all__ = ["current_record", "issue_record", "signing_key", "verify_pdf", "Verdict", "init_app"]
 
@@ -43,6 +43,8 @@ def verify_command(file: Path) -> None:
                         ("root certificate", verdict.root_fingerprint)):
         if value:
             click.echo(f"  {name}: {value}")
+    for line in verdict_lines(verdict):
+        click.echo(f"  {line}")
     if verdict.latest is False:
         click.echo("  note: this run has a newer record; this one was superseded")
     if verdict.root_current is False:
@@ -71,9 +73,14 @@ def issue_due_command() -> None:
 def init_app(app: Flask) -> None:
     """Load the signing key now (created on first start) and start issuing queued records."""
     from ..auth import _serving
+    from ..organisation import is_named
+    from .signing import SIGN_CERT
 
     app.extensions["donoharm_records"] = True
-    if not app.testing:  # tests load (or make) the key on first use, so other tests stay fast
+    # Tests load (or make) the key on first use, so other tests stay fast. Without a name yet (a new instance
+    # whose /setup asks for it) the key is made on first use too, for the name chosen then.
+    made = app.config.get("SIGNING_P12") or (Path(app.instance_path) / SIGN_CERT).exists()
+    if not app.testing and (made or is_named(app)):
         signing_key(app)
     queue.init_app(app, serving=_serving())
     app.cli.add_command(records_cli)

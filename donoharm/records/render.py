@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..drawn_signature import clean_drawn_signature
 from ..i18n import DEFAULT_LANGUAGE, supported
+from ..organisation import in_zone, organisation_name, paper_size, time_zone
 from ..pdf import attachment, html_to_pdf
 from ..protocols import Protocol
 from ..runs import RunState
+from .profiles import Disclosure
 
 ATTACHMENT_NAME = "audit-record.json"
 PAGE_SIZES = {"A4": (595, 842), "LETTER": (612, 792)}
@@ -21,8 +23,9 @@ STAMP_W, STAMP_H = 190, 58  # points; the template keeps this corner of page 1 f
 
 
 def page_size() -> str:
-    """The configured paper size: RECORD_PAGE_SIZE or DONOHARM_PAGE_SIZE (A4 or Letter), default A4."""
-    wanted = (current_app.config.get("RECORD_PAGE_SIZE") or os.environ.get("DONOHARM_PAGE_SIZE") or "A4").upper()
+    """The paper size (a key of PAGE_SIZES): the organisation's setting, else RECORD_PAGE_SIZE or
+    DONOHARM_PAGE_SIZE (A4 or Letter), default A4 (organisation.paper_size)."""
+    wanted = paper_size().upper()
     return wanted if wanted in PAGE_SIZES else "A4"
 
 
@@ -33,16 +36,36 @@ def stamp_box(size: str) -> tuple[int, int, int, int]:
     return (width - margin - STAMP_W, height - margin - STAMP_H, width - margin, height - margin)
 
 
-def when(iso: str | None) -> str:
-    """A timestamp as recorded, made readable: '2026-01-01 21:30:00 +00:00' (the recorded offset kept)."""
+def _readable(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (f" {offset[:3]}:{offset[3:]}" if offset else "")
+
+
+def device_when(iso: str | None) -> str:
+    """A device's timestamp as recorded, made readable: '2026-01-01 21:30:00 +00:00' (the recorded offset kept:
+    it is what the phone's clock said, evidence in itself)."""
+    if not iso:
+        return ""
+    try:
+        return _readable(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+    except ValueError:
+        return iso
+
+
+when = device_when  # the name this had when every time was shown as recorded
+
+
+def zoned_when(iso: str | None, zone: str) -> str:
+    """A moment in the organisation's time zone with its UTC offset: '2026-01-01 22:30:00 +01:00 (Europe/Paris)'."""
     if not iso:
         return ""
     try:
         moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return iso
-    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.strftime("%z")[:3] + ":" + moment.strftime("%z")[3:]
-                                                     if moment.tzinfo else "")
+    if moment.tzinfo is None:  # never written so; shown as it is rather than guessed
+        return _readable(moment)
+    return f"{_readable(in_zone(moment, zone))} ({zone})"
 
 
 def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
@@ -54,17 +77,34 @@ def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
 
 
 def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol: Protocol, state: RunState,
-                events: list[dict], signature_image: str | None, operation: dict | None = None) -> str:
-    """The record as HTML, in the language the run was carried out in; `operation` as operations.document_of."""
+                events: list[dict], signature_image: str | None, operation: dict | None = None,
+                disclosure: Disclosure | None = None, pair: dict | None = None) -> str:
+    """The record as HTML, in the language the run was carried out in; `operation` as operations.document_of.
+
+    `disclosure` says what the profile shows (internal by default); `pair` names the other profile's record:
+    for the internal one the shareable's id and sha256, for the shareable one the internal's id."""
     texts = protocol.in_language(run.get("language"))
+    disclosure = disclosure or Disclosure("internal", texts, run["created_by"])
+    zone = time_zone()
+
+    def when(iso: str | None) -> str:  # a server time (received, issued, computed): the organisation's zone
+        return zoned_when(iso, zone)
+
+    def item_when(item: dict) -> str:  # a review, redaction or acknowledgement: when the server received it
+        if item.get("received_at"):
+            return when(item["received_at"])
+        return _("device %(time)s", time=device_when(item.get("at"))) if item.get("at") else ""
+
     # The record's labels follow the run's language too, whoever's request issues it (e.g. a supervisor's).
     with force_locale(supported(texts.language) or DEFAULT_LANGUAGE):
+        profile_word = _("shareable") if disclosure.shareable else _("internal")
         return render_template(
             "records/record.html", record_id=record_id, issued_at=issued_at, reason=reason, run=run,
-            protocol=texts, state=state, events=events, when=when,
-            organisation=current_app.config["ORGANISATION_NAME"], page_size=page_size(), margin_mm=MARGIN_MM,
+            protocol=texts, state=state, events=events, when=when, device_when=device_when, item_when=item_when,
+            time_zone=zone, organisation=organisation_name(), page_size=page_size(), margin_mm=MARGIN_MM,
             stamp_w_mm=STAMP_W * 25.4 / 72, stamp_h_mm=STAMP_H * 25.4 / 72, signature_image=signature_image,
             practice=run["mode"] == "practice", follow_ups=follow_ups_at(state, issued_at), operation=operation,
+            disclosure=disclosure, pair=pair, profile_word=profile_word,
         )
 
 

@@ -149,7 +149,9 @@ def rotate_root_command(yes: bool) -> None:
     if not yes:
         click.confirm("Make a new root certificate? Records signed from now on chain to it; older records keep "
                       "verifying under the old root, whose private key is removed from this folder.", abort=True)
-    old, new, removed = rotate_root(instance, app.config["ORGANISATION_NAME"])
+    from ..organisation import organisation_name
+
+    old, new, removed = rotate_root(instance, organisation_name(app._get_current_object()))
     app.extensions.pop("donoharm_signing", None)
     click.echo(f"New root certificate: {new.fingerprint}")
     click.echo(f"Retired root, still trusted for records signed before now: {old.fingerprint}")

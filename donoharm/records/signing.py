@@ -18,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask, current_app, has_app_context
 
 from ..config import DEFAULT_ORGANISATION, ConfigError, write_private
+from ..organisation import organisation_name
 from ..pdf import FONTS_DIR
 from .blocking import outside_event_loop
 from .roots import Root, load_roots
@@ -109,8 +110,9 @@ def _ensure_keys(instance: Path, organisation: str) -> None:
         return
     if organisation.strip() in ("", DEFAULT_ORGANISATION):
         # The certificate names the organisation for as long as it signs (ten years): never a placeholder.
-        raise ConfigError("DONOHARM_ORGANISATION is not set: the signing certificate created now would name "
-                          f"'{DEFAULT_ORGANISATION}' on every record; set it to your organisation's name")
+        raise ConfigError("DONOHARM_ORGANISATION is not set and no organisation name was chosen (at /setup or on "
+                          "the settings page): the signing certificate created now would name "
+                          f"'{DEFAULT_ORGANISATION}' on every record; set your organisation's name first")
     with open(instance / "signing.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait, then find the files made
         if not (instance / SIGN_CERT).exists():
@@ -187,7 +189,8 @@ def signing_key(app: Flask | None = None) -> SigningKey:
     cached = app.extensions.get("donoharm_signing")
     version = _keys_version(app)
     if cached is None or cached[0] != version:
-        key = load_signing_key(Path(app.instance_path), app.config["ORGANISATION_NAME"],
+        # The name read now: a certificate made after /setup carries the name chosen there (organisation.py).
+        key = load_signing_key(Path(app.instance_path), organisation_name(app),
                                app.config.get("SIGNING_P12"), app.config.get("SIGNING_P12_PASSWORD"))
         cached = (_keys_version(app), key)  # after loading: the first load may have generated the files
         app.extensions["donoharm_signing"] = cached
@@ -242,7 +245,7 @@ def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, 
                            text_box_style=TextBoxStyle(font=_font_factory(GlyphAccumulatorFactory), font_size=7))
     meta = signers.PdfSignatureMetadata(
         field_name="Signature", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES, reason="Audit record",
-        location=app.config["ORGANISATION_NAME"] if app else None,
+        location=organisation_name(app) if app else None,
         embed_validation_info=True, validation_context=_signing_context(key, app, timestamper is not None),
         # Validation data in the signature's revision (no VRI, which needs a revision after it): one revision.
         dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from ..db import records as records_db
 from .blocking import outside_event_loop
+from .profiles import INTERNAL, PROFILES
 from .render import ATTACHMENT_NAME
 from .signing import SigningKey
 
@@ -57,6 +58,11 @@ class Verdict:
     root_current: bool | None = None  # False: a root that was replaced (flask records rotate-root)
     timestamped_at: str | None = None  # the time a trusted RFC 3161 authority vouches for (None: no timestamp)
     timestamp_authority: str | None = None
+    # The disclosure profile (records/profiles.py): as the file says, then as the records table says once matched.
+    profile: str | None = None
+    other_profile_record_id: str | None = None  # the other profile of the same issue, from the records table
+    other_profile_sha256: str | None = None
+    redacted_at: str | None = None  # superseded by a redaction then: it held a text removed since
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -70,6 +76,8 @@ class Verdict:
                 "unmodified_since_signing": self.unmodified, "signatures": self.signatures, "latest": self.latest,
                 "root_fingerprint": self.root_fingerprint, "root_current": self.root_current,
                 "timestamped_at": self.timestamped_at, "timestamp_authority": self.timestamp_authority,
+                "profile": self.profile, "other_profile_record_id": self.other_profile_record_id,
+                "other_profile_sha256": self.other_profile_sha256, "redacted_at": self.redacted_at,
                 "problems": self.problems}
 
 
@@ -263,6 +271,9 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict, tsa_roots: list) -> N
         return
     run = document.get("run") or {}
     verdict.run_id, verdict.head_hash = run.get("id"), run.get("head_hash")
+    disclosure = document.get("disclosure")
+    profile = disclosure.get("profile") if isinstance(disclosure, dict) else INTERNAL  # records before profiles
+    verdict.profile = profile if profile in PROFILES else None
 
 
 TOLERANCE = timedelta(minutes=5)  # clocks of the signing server and of the timestamp authority differ a little
@@ -362,5 +373,29 @@ def _match(db: Database, data: bytes, verdict: Verdict) -> None:
         verdict.problems.append("the run or chain head in the file differs from the record this server issued")
         return
     verdict.matches_record = True
-    newest = records_db.latest_record(db, record["run_id"])
+    verdict.profile = record["profile"]
+    other = records_db.pair_of(db, record)
+    if other is not None:
+        verdict.other_profile_record_id, verdict.other_profile_sha256 = other["id"], other["sha256"]
+    newest = records_db.latest_record(db, record["run_id"], record["profile"])
     verdict.latest = newest is not None and newest["id"] == record["id"]
+    redaction = records_db.redaction_of(db, record["id"])
+    verdict.redacted_at = redaction["redacted_at"] if redaction else None
+
+
+PROFILE_SUMMARIES = {"internal": "internal — the complete record, for this organisation only",
+                     "shareable": "shareable — no free text, roles instead of names, small counts hidden"}
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """What `records verify` adds about the file's profile, its pair and a redaction that superseded it."""
+    lines = []
+    if verdict.profile:
+        lines.append(f"Profile: {PROFILE_SUMMARIES[verdict.profile]}")
+    if verdict.other_profile_sha256:
+        other = "shareable" if verdict.profile == "internal" else "internal"
+        lines.append(f"{other} profile of the same record: {verdict.other_profile_record_id}, "
+                     f"sha256 {verdict.other_profile_sha256}")
+    if verdict.redacted_at:
+        lines.append(f"superseded by a redaction on {verdict.redacted_at[:10]}: destroy copies of this file")
+    return lines

@@ -13,8 +13,10 @@ from . import (
     protocol_upload,
     protocols,
     pwa,
+    redactions,
     review,
     runs,
+    settings,
     signals,
 )
 
@@ -31,6 +33,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(protocol_share.bp)
     app.register_blueprint(practice.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(redactions.bp)
     app.register_blueprint(oversight.bp)
     app.register_blueprint(signals.bp)
     app.register_blueprint(operations.bp)
+    app.register_blueprint(settings.bp)  # the organisation's settings (issue 19)
+    from .. import staff
+
+    staff.init_app(app)

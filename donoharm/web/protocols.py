@@ -29,7 +29,7 @@ FIELD_LABELS = {
     "text": _l("Text"), "kind": lazy_pgettext("noun", "Answer"), "critical": _l("Critical"), "options": _l("Options"),
     "guidance": _l("Guidance"), "expected": _l("Expected answer"), "flag_equals": _l("Red flag when the answer is"),
     "flag_above": _l("Red flag when the number is above"), "measure": _l("Outcome measure"),
-    "of": _l("Counted out of"), "sources": _l("Sources"),
+    "of": _l("Counted out of"), "disclosure": _l("Only in the internal record"), "sources": _l("Sources"),
 }
 STATUS_LABELS = {"current": _l("current"), "published": _l("published"), "retired": _l("retired")}
 

@@ -14,7 +14,8 @@ from ..db import get_db
 from ..db import records as records_db
 from ..library import get_registry
 from ..records import current_record, signing_key, verify_pdf
-from ..records.issuing import record_path
+from ..records.issuing import in_profile, record_path
+from ..records.profiles import INTERNAL, PROFILES
 from ..records.timestamps import TimestampError
 from ..records.verify import MAX_BYTES
 from ..run_service import RunError
@@ -33,16 +34,50 @@ class VerifyForm(FlaskForm):
 def _send(record: dict, run: dict):
     # The label is the person's text: safe_filename keeps a stored label from before the text rule (a line
     # break, a direction override) out of the header; send_file adds the ASCII fallback and filename*.
-    name = f"record-{safe_filename(run['label'], 'run')}-{record['issued_at'][:10]}-{record['id'][:8]}.pdf"
+    name = (f"record-{safe_filename(run['label'], 'run')}-{record['issued_at'][:10]}-{record['id'][:8]}-"
+            f"{record.get('profile') or INTERNAL}.pdf")
+    if records_db.redaction_of(get_db(), record["id"]) is not None:  # it held a text removed since
+        return render_template("error.html", code=410, title=_("This record was withdrawn"), advice=_(
+            "It held a text that was later removed from the run, so the server no longer gives it out. Open "
+            "the run's current record instead. If you hold a copy of this file, destroy it.")), 410
     response = send_file(io.BytesIO(record_path(record).read_bytes()), mimetype="application/pdf",
                          download_name=name, max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
+def _profile_asked():
+    """The disclosure profile asked for with ?profile= (internal by default), or an error response.
+
+    Anyone who may read the run may take either: the shareable profile holds nothing its internal record does
+    not. The run page offers the choice to supervisors and administrators, who share records."""
+    profile = request.args.get("profile", INTERNAL)
+    if profile in PROFILES:
+        return profile, None
+    message = _("There is no record profile “%(profile)s”: choose internal or shareable.", profile=profile[:40])
+    if request.accept_mimetypes.best == "application/json":
+        from ..api.errors import api_error
+
+        return None, api_error(400, "unknown_profile", message, {"profiles": list(PROFILES)})
+    return None, (render_template("error.html", code=400, title=_("No such record profile"), advice=message), 400)
+
+
+def _send_profile(record: dict, run: dict, profile: str):
+    """Send this issue's record in the profile asked for; a record issued before profiles has no shareable one."""
+    found = in_profile(get_db(), record, profile)
+    if found is None:
+        return render_template("error.html", code=404, title=_("No shareable profile of this record"), advice=_(
+            "This record was issued before records had a shareable profile. Every record issued from now on has "
+            "one.")), 404
+    return _send(found, run)
+
+
 @bp.get("/runs/<run_id>/record.pdf")
 @login_required
 def latest(run_id: str):
+    profile, refused = _profile_asked()
+    if refused is not None:
+        return refused
     run = readable_run(run_id)
     try:
         record = current_record(get_db(), get_registry(), run)
@@ -65,17 +100,21 @@ def latest(run_id: str):
             "server can, and the administrator is told. Try again in a few minutes.")), 503, {"Retry-After": "60"}
     if record is None:
         abort(404, _("No record yet: a record is issued when the run is submitted."))
-    return _send(record, run)
+    return _send_profile(record, run, profile)
 
 
 @bp.get("/runs/<run_id>/records/<record_id>.pdf")
 @login_required
 def earlier(run_id: str, record_id: str):
+    """A record by id: as it is, or with ?profile= the one of its pair in that profile."""
+    profile, refused = _profile_asked()
+    if refused is not None:
+        return refused
     run = readable_run(run_id)
     record = records_db.get_record(get_db(), record_id)
     if record is None or record["run_id"] != run["id"]:
         abort(404)
-    return _send(record, run)
+    return _send(record, run) if "profile" not in request.args else _send_profile(record, run, profile)
 
 
 @bp.route("/verify", methods=["GET", "POST"])

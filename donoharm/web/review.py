@@ -29,6 +29,7 @@ from ..runs import EventError, RunState
 from ..runs.state import fold, utc_iso
 from ..text import text_problem, whole_number
 from . import operations
+from .redactions import earlier_texts
 from .runs import answer_text, page_context, readable_run
 from .signals import flag_reasons
 
@@ -205,10 +206,13 @@ def follow_up_items(state: RunState, protocol) -> list[dict[str, Any]]:
 
 
 def _review_page(run: dict, return_form: ReturnForm, approve_form: ApproveForm, status: int = 200,
-                 refusal: str | None = None, unacknowledged: list[str] | None = None):
+                 refusal: str | None = None, unacknowledged: list[str] | None = None,
+                 suspected: dict[str, list] | None = None):
     state, events = run_service.run_state(get_db(), get_registry(), run)
     context = page_context(run, state)
     context["editable"] = False  # the review page never offers changes to the answers
+    # Per form ("return", "approve"): what in its comment looked like personal data (as on the run page).
+    context["suspected"] = suspected or {}
     flags = flag_items(state, context["protocol"], events)
     approve_form.acknowledged.choices = [(item["flag"]["id"], item["flag"]["id"]) for item in flags]
     return render_template("review/show.html", return_form=return_form, approve_form=approve_form,
@@ -216,6 +220,8 @@ def _review_page(run: dict, return_form: ReturnForm, approve_form: ApproveForm, 
                            unacknowledged=[item for item in flags if item["flag"]["id"] in (unacknowledged or ())],
                            since_return=changes_since_return(run, state, events, context["protocol"]),
                            follow_ups=follow_up_items(state, context["protocol"]),
+                           # Each free text has a "Remove text" link (reviewers only reach this page).
+                           text_controls=True, earlier_texts=earlier_texts(state, events, context["protocol"]),
                            **context), status
 
 
@@ -241,19 +247,30 @@ def refusal_message(error: EventError) -> str:
         "invalid_value": _("Acknowledge only red flags this run records."),
         "integrity_fault": _("This run's stored history was changed outside the app, so it cannot be returned "
                              "or approved until an administrator has looked into it."),
+        "personal_data_suspected": _("This comment may identify someone. Rephrase it without the parts named "
+                                     "below, or tick “This does not identify anyone” and send it again."),
     }
     return messages.get(error.code, error.message)
 
 
 def _decide(run: dict, event_type: str, value: Any, comment: str | None) -> tuple[EventError | None, str | None]:
     """Append the decision; (the refusal, None) or (None, the run's status after it)."""
+    # Ticked only after the personal-data guard questioned the comment (runs/_text.html personal_data_check).
     event = {"id": str(uuid.uuid4()), "type": event_type, "step": None, "value": value, "note": comment,
-             "at": datetime.now(UTC).isoformat(timespec="seconds")}
+             "at": datetime.now(UTC).isoformat(timespec="seconds"),
+             "text_confirmed": bool(request.form.get("text_confirmed"))}
     try:
         result = run_service.append_events(get_db(), get_registry(), run["id"], [event], current_user.actor)
     except EventError as error:
         return error, None
     return None, result.state.status
+
+
+def _suspected(form: str, error: EventError) -> dict[str, list]:
+    """The spans the personal-data guard found in a decision's comment, for the form that sent it."""
+    if error.code != "personal_data_suspected":
+        return {}
+    return {form: (error.details or {}).get("spans", [])}
 
 
 @bp.post("/review/<run_id>/return")
@@ -267,10 +284,10 @@ def return_run(run_id: str):
         if error is None:
             flash(_("Returned to %(user)s for correction.", user=run["created_by"]), "success")
             return redirect(url_for("review.queue"))
-        if error.code == "comment_required":
+        if error.code in ("comment_required", "personal_data_suspected"):
             form.comment.errors.append(refusal_message(error))
-        else:
-            return _review_page(run, form, ApproveForm(prefix="approve"), 409, refusal_message(error))
+            return _review_page(run, form, ApproveForm(prefix="approve"), 422, suspected=_suspected("return", error))
+        return _review_page(run, form, ApproveForm(prefix="approve"), 409, refusal_message(error))
     return _review_page(run, form, ApproveForm(prefix="approve"), 422)
 
 
@@ -293,6 +310,9 @@ def approve(run_id: str):
             else:
                 flash(_("Approved. The run is locked and a new signed record is issued."), "success")
             return redirect(url_for("review.queue"))
+        if error.code == "personal_data_suspected":
+            form.comment.errors.append(refusal_message(error))
+            return _review_page(run, ReturnForm(prefix="return"), form, 422, suspected=_suspected("approve", error))
         if error.code in ("red_flags_unacknowledged", "invalid_value"):
             form.acknowledged.errors = [refusal_message(error)]
             if error.code == "red_flags_unacknowledged":

@@ -21,6 +21,7 @@ from ..db import runs as runs_db
 from ..forms import StartRunForm, SubmitForm
 from ..i18n import LANGUAGES
 from ..library import get_registry
+from ..privacy import KINDS
 from ..protocols import Protocol, Step
 from ..run_service import RunError
 from ..runs import EventError, RunState, is_uuid
@@ -68,11 +69,36 @@ def device_now() -> str:
     return run_service.utc_now()
 
 
+@bp.app_template_global()
+def removed_text() -> str:
+    """What a page shows in place of a free text a supervisor removed (issue 18): never "None" or nothing."""
+    return _("Text removed (redaction)")
+
+
+@bp.app_template_global()
+def removed_events(state: RunState) -> list[dict[str, Any]]:
+    """The events whose text was removed, for the phone to drop its own copies (static/js/outbox.js)."""
+    return [{"event": target, "value_is_text": bool(state.texts.get(target, {}).get("value_is_text"))}
+            for target in dict.fromkeys(r["target"] for r in state.redactions)]
+
+
+@bp.app_template_global()
+def personal_data_words() -> dict[str, str]:
+    """The kinds of personal data the guard finds (privacy.KINDS), in plain words for the person who typed them."""
+    words = {"age": _("an age"), "phone": _("a phone number"), "email": _("an e-mail address"),
+             "id_number": _("an ID or passport number"), "date_of_birth": _("a date of birth"),
+             "address": _("a street address")}
+    return {kind: words.get(kind, kind.replace("_", " ")) for kind in KINDS}
+
+
 def answer_text(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, Any]] | None = None) -> str:
     """A step's recorded answer as words for people (option labels, Yes/No, Done).
 
-    With the run's `steps`, a count of another answered count reads "x of N"."""
+    With the run's `steps`, a count of another answered count reads "x of N". A text answer a supervisor
+    removed reads as removed."""
     value = entry.get("value")
+    if entry.get("status") == "done" and entry.get("redacted") and step.kind == "text":
+        return removed_text()
     if entry.get("status") != "done" or value is None:
         return ""
     of = steps.get(step.of) if steps and step.of else None
@@ -120,6 +146,8 @@ def page_context(run: dict, state: RunState, **extra: Any) -> dict[str, Any]:
     return {"run": run, "state": state, "protocol": protocol, "missing": set(state.missing_critical()),
             "deviations_by_step": deviations_by_step, "notes_by_step": notes_by_step,
             "editable": editable, "errors": {}, "typed": {}, "integrity_fault": state.integrity_fault,
+            # Per form key, the parts of a refused text that look like personal data (see post_event).
+            "suspected": {},
             # In follow_up only the follow-up steps have forms, there is no run-level form and no submission.
             "editable_steps": {step.id for step in protocol.steps if can_edit(run, state, step)},
             "whole_run_editable": can_edit(run, state, whole_run=True),
@@ -228,8 +256,10 @@ def event_from_form(protocol: Protocol, data: dict[str, str]) -> dict[str, Any]:
         else:
             value = raw
     note = (data.get("note") or "").strip() or None
+    # Ticked only after the server named what looked like personal data: the person says it identifies nobody.
+    confirmed = bool(data.get("text_confirmed"))
     return {"id": form_event_id(data), "type": event_type, "step": step_id, "value": value, "note": note,
-            "at": device_now()}
+            "at": device_now(), "text_confirmed": confirmed}
 
 
 @bp.app_template_global()
@@ -258,7 +288,8 @@ def append_from_form(run_id: str, event: dict[str, Any]) -> None:
         if error.code != "id_conflict":
             raise
         stored = runs_db.find_event(get_db(), event["id"])
-        if stored and stored["run"] == run_id and all(stored[k] == event[k] for k in ("type", "step", "value", "note")):
+        same = all(stored[k] == event[k] for k in ("type", "step", "value", "note")) if stored else False
+        if same and stored["run"] == run_id and bool(stored["text_confirmed"]) == event["text_confirmed"]:
             return
         run_service.append_events(get_db(), registry, run_id, [{**event, "id": str(uuid.uuid4())}],
                                   current_user.actor)
@@ -279,6 +310,8 @@ def friendly(error: EventError) -> str:
         "invalid_attestation": error.message,
         "integrity_fault": _("This run's stored history was changed outside the app. Nothing can be added "
                              "until an administrator has looked into it."),
+        "personal_data_suspected": _("This text may identify someone. Rephrase it without the parts named below, "
+                                     "or tick “This does not identify anyone” and save again."),
     }
     return messages.get(error.code, error.message)
 
@@ -297,8 +330,10 @@ def post_event(run_id: str):
     except EventError as error:
         state, _events = run_service.run_state(get_db(), registry, run)
         key = f"{step_id}:{data.get('type', '')}"
+        # What looked like personal data is named next to the field, the text kept as typed (nothing is lost).
+        spans = (error.details or {}).get("spans", []) if error.code == "personal_data_suspected" else []
         return render_run_page(run, state, 422, errors={key: friendly(error)}, typed={key: data},
-                               focus=key)
+                               focus=key, suspected={key: spans} if spans else {})
     anchor = f"step-{step_id}" if step_id else "run-notes"
     return redirect(url_for("runs.show", run_id=run_id, _anchor=anchor))
 

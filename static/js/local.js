@@ -28,6 +28,20 @@ function showFieldError(field, message) {
   showError(field.form, message, field);
 }
 
+// The organisation's label rule, as the server checks it (donoharm/labels.py): the whole label matches the
+// pattern the page was rendered with. The server accepts only patterns Python and a browser read alike (with
+// the u flag); should this browser still fail to read one, the server's check alone decides.
+export function labelAllowed(pattern, label) {
+  if (!pattern) return true;
+  let rule;
+  try {
+    rule = new RegExp(`^(?:${pattern})$`, "u");
+  } catch (error) {
+    return true;
+  }
+  return rule.test(label);
+}
+
 // Start a run on the phone: a client-made id, the run saved to the outbox before any of its events.
 function startForm(form) {
   form.addEventListener("submit", async (event) => {
@@ -46,6 +60,7 @@ function startForm(form) {
     if (!label) return showFieldError(field, form.dataset.labelRequired);
     if (label.length > 80) return showFieldError(field, form.dataset.labelTooLong);
     if (hasForbiddenCharacters(label)) return showFieldError(field, form.dataset.textInvalid);
+    if (!labelAllowed(form.dataset.labelPattern, label)) return showFieldError(field, form.dataset.labelHint);
     const [protocolId, version] = String(data.get("protocol") || "").split("@");
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
       mode, language: data.get("language") || null, created_at: now(),

@@ -90,11 +90,60 @@ export function markSent(ids) {
 }
 
 // A refusal is the server's word on a change at one moment, not final: the change is tried again later
-// (see sync.js), and `tries` spaces those tries out.
-export function markRefused(id, error) {
+// (see sync.js), and `tries` spaces those tries out. `code` and `spans` keep what the page needs to offer a
+// way out (a text the personal-data guard questioned can be confirmed, see confirmRefusedText).
+export function markRefused(id, error, code = null, spans = null) {
   return tx("events", "readwrite", async (s, done) => {
     const event = await done(s.events.index("id").get(id));
-    if (event) await done(s.events.put({ ...event, error, refusedAt: Date.now(), tries: (event.tries || 0) + 1 }));
+    if (event) {
+      await done(s.events.put({ ...event, error, errorCode: code, errorSpans: spans, refusedAt: Date.now(),
+        tries: (event.tries || 0) + 1 }));
+    }
+  });
+}
+
+// The person confirmed that a text the server's personal-data guard questioned identifies nobody: the change
+// goes again at once, with that confirmation.
+export function confirmRefusedText(id) {
+  return tx("events", "readwrite", async (s, done) => {
+    const event = await done(s.events.index("id").get(id));
+    if (event && event.error && !event.sent) {
+      await done(s.events.put({ ...event, text_confirmed: true, error: null, errorCode: null, errorSpans: null,
+        refusedAt: null, tries: 0 }));
+    }
+  });
+}
+
+// A supervisor removed these events' texts on the server (`removed`: [{event, value_is_text}]): the copies this
+// phone keeps lose them too — the events themselves and what the phone was told about them (notices). Resolves
+// with the removals not seen before for the run, so the caller can refresh the pages saved for it.
+export function dropRemovedTexts(runId, removed) {
+  const byId = new Map(removed.map((r) => [r.event, r]));
+  const seenKey = ["removed-texts", runId];
+  return tx(["events", "meta"], "readwrite", async (s, done) => {
+    for (const event of await done(s.events.index("run").getAll(runId))) {
+      const removal = byId.get(event.id);
+      if (!removal || (event.redacted && event.note == null)) continue;
+      const textAnswer = removal.value_is_text || event.value_is_text;
+      await done(s.events.put({ ...event, note: null, value: textAnswer ? null : event.value, redacted: true }));
+    }
+    const notices = (await done(s.meta.get("notices"))) || [];
+    const cleaned = notices.map((n) => {
+      let changed = n;
+      // The phone's own answer that another phone's replaced, then removed: its text goes.
+      if (byId.has(n.event) && byId.get(n.event).value_is_text) changed = { ...changed, mine: null };
+      // What the step says now, when that text was removed since.
+      if (n.now && byId.has(n.now)) {
+        changed = { ...changed, note: null, redacted: true,
+          value: byId.get(n.now).value_is_text ? null : changed.value };
+      }
+      return changed;
+    });
+    await done(s.meta.put(cleaned, "notices"));
+    const seen = new Set((await done(s.meta.get(seenKey))) || []);
+    const fresh = [...byId.keys()].filter((id) => !seen.has(id));
+    if (fresh.length) await done(s.meta.put([...seen, ...fresh], seenKey));
+    return fresh;
   });
 }
 

@@ -1,8 +1,9 @@
 // The run screen with JavaScript: every answer is saved on this phone first and shown at once,
 // then sent by the outbox. Pages for runs started offline are blank copies filled in from local events.
-import { discardRefused, dismissNotice, eventsOf, forgetSent, localRun, noticesOf, ownedBy, pending, receiptOf,
-  saveEvent } from "./outbox.js";
+import { confirmRefusedText, discardRefused, dismissNotice, dropRemovedTexts, eventsOf, forgetSent, localRun,
+  noticesOf, ownedBy, pending, receiptOf, saveEvent } from "./outbox.js";
 import { clearErrors, showError } from "./errors.js";
+import { findPersonalData } from "./personal-data.js";
 import { hasForbiddenCharacters, timeOfDay } from "./text.js";
 import { answerReasons as reasonsFor } from "./flags.js";
 
@@ -17,6 +18,17 @@ const drawnNotices = new Set();
 const fill = (template, values) => Object.entries(values).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, v), template);
 const clock = (iso) => (iso ? new Date(iso).toTimeString().slice(0, 5) : "");
 const stepItem = (step) => (step ? root.querySelector(`li.run-step[data-step="${CSS.escape(step)}"]`) : null);
+
+// A text a supervisor removed, as the server's pages show it (templates/runs/_text.html): never "null".
+function removedMark() {
+  const em = document.createElement("em");
+  em.className = "text-removed";
+  em.textContent = S.redacted;
+  return em;
+}
+
+// The note of an event as shown: its text, or the mark when a supervisor removed it.
+const shownNote = (event) => (event.redacted && event.note == null ? removedMark() : event.note || "");
 
 function para(className, prefix, text, at) {
   const p = document.createElement("p");
@@ -45,12 +57,13 @@ const JUDGED_KINDS = ["yesno", "choice", "count"];
 const stepText = (li) => li.querySelector(".step-text span").textContent;
 
 // An answer as the server draws it: "Answer: <strong data-role=answer>…</strong> HH:MM".
-function answerPara(li, value, at) {
+function answerPara(li, value, at, redacted = false) {
   const p = document.createElement("p");
   p.className = "answer";
   const strong = document.createElement("strong");
   strong.dataset.role = "answer";
-  strong.textContent = answerText(li, value);
+  if (redacted && value == null) strong.append(removedMark());
+  else strong.textContent = answerText(li, value);
   const meta = document.createElement("span");
   meta.className = "meta";
   meta.textContent = clock(at);
@@ -190,11 +203,11 @@ function answerText(li, value) {
 }
 
 // The words for an answer as the page shows it (for a refused change's or another phone's answer).
-function describe(li, type, value, note) {
-  if (type === "step.na") return `${S.na_prefix} ${note || ""}`.trim();
+function describe(li, type, value, note, redacted = false) {
+  if (type === "step.na") return `${S.na_prefix} ${redacted && note == null ? S.redacted : note || ""}`.trim();
   if (type === "step.cleared") return S.todo;
-  if (type === "step.set") return answerText(li, value);
-  return note || "";
+  if (type === "step.set") return redacted && value == null ? S.redacted : answerText(li, value);
+  return redacted && note == null ? S.redacted : note || "";
 }
 
 function setAnswer(li, className, node) {
@@ -206,6 +219,7 @@ function setAnswer(li, className, node) {
 function closeForms(li) {
   li.querySelectorAll("details[open]").forEach((d) => { d.open = false; });
   li.querySelectorAll("textarea").forEach((t) => { t.value = ""; });
+  li.querySelectorAll("form.event-form").forEach(closePersonalData);
 }
 
 // Show one event on the page, as the server's page would after folding it. A refused change is not
@@ -217,7 +231,7 @@ function apply(event) {
   if (event.type === "step.set" && li) {
     li.dataset.status = "done";
     if (JUDGED_KINDS.includes(li.dataset.kind) && event.value !== null) li.dataset.value = String(event.value);
-    setAnswer(li, "answer", answerPara(li, event.value, event.at));
+    setAnswer(li, "answer", answerPara(li, event.value, event.at, event.redacted));
   } else if (event.type === "step.cleared" && li) {
     li.dataset.status = "todo";
     delete li.dataset.value;
@@ -225,11 +239,11 @@ function apply(event) {
   } else if (event.type === "step.na" && li) {
     li.dataset.status = "na";
     delete li.dataset.value;
-    setAnswer(li, "answer", para("answer", S.na_prefix, event.note, event.at));
+    setAnswer(li, "answer", para("answer", S.na_prefix, shownNote(event), event.at));
   } else if (event.type === "deviation" || event.type === "note") {
     const deviation = event.type === "deviation";
     const node = para(deviation ? "deviation-note" : "step-note", deviation ? S.deviation_prefix : S.note_prefix,
-      event.note, event.at);
+      shownNote(event), event.at);
     if (li) {
       li.querySelector("[data-role=record]").append(node);
       if (deviation) li.dataset.deviated = "true";
@@ -289,7 +303,7 @@ function progress() {
 // Which change a refusal is about, in the page's words: the step and the answer, or the note.
 function changeName(event) {
   const li = stepItem(event.step);
-  const what = describe(li, event.type, event.value, event.note);
+  const what = describe(li, event.type, event.value, event.note, event.redacted);
   if (event.type === "run.submitted") return S.submission;
   if (!li) return what;
   const step = li.querySelector(".step-text span").textContent;
@@ -311,7 +325,15 @@ async function showSync(state) {
   if (refused && box.dataset.refused === `${refused.id} ${refused.error}`) return;
   box.dataset.refused = refused ? `${refused.id} ${refused.error}` : "";
   box.replaceChildren();
-  if (refused) {
+  if (refused && refused.run && refused.errorCode === "personal_data_suspected") {
+    // The server's guard found what this phone's did not (a change saved by an older version of the app,
+    // say): the person confirms it identifies nobody and it goes again, or discards it.
+    box.dataset.state = "error";
+    const parts = (refused.errorSpans || [])
+      .map((span) => `“${span.text}” (${S.pd_kinds[span.kind] || span.kind})`);
+    box.textContent = fill(S.pd_refused, { change: changeName(refused), parts: parts.join(", ") });
+    box.append(" ", sendConfirmedButton(refused), " ", discardButton(refused));
+  } else if (refused) {
     box.dataset.state = "error";
     box.textContent = refused.run
       ? fill(S.refused_change, { change: changeName(refused), reason: refused.error })
@@ -330,6 +352,22 @@ async function showSync(state) {
     box.dataset.state = "sent";
     box.textContent = S.sent;
   }
+}
+
+// A change the server's personal-data guard questioned: the person says it identifies nobody, and it is sent
+// again with that confirmation.
+function sendConfirmedButton(refused) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button-secondary";
+  button.textContent = S.pd_send;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    await confirmRefusedText(refused.id);
+    await showSync("saved");
+    window.dispatchEvent(new Event("dnh:send"));
+  });
+  return button;
 }
 
 // Two taps to give up a refused change: "Discard this change", then "Yes, discard it".
@@ -394,7 +432,95 @@ function eventFrom(form, submitter) {
   if (note && hasForbiddenCharacters(note, true)) throw new FieldProblem(S.text_invalid, noteField);
   if (type === "step.na" && !note) throw new FieldProblem(S.reason_required, noteField);
   if (type === "deviation" && !note) throw new FieldProblem(S.note_required, noteField);
-  return { type, step, value, note };
+  // A free-text answer is kept marked as one on the phone: if a supervisor removes it, the copy here goes too.
+  const textAnswer = type === "step.set" && stepItem(step).dataset.kind === "text";
+  return textAnswer ? { type, step, value, note, value_is_text: true } : { type, step, value, note };
+}
+
+// The free texts of a change, each with the field it was typed in: what the personal-data guard reads (as the
+// server does: the note, and a free-text answer).
+function freeTexts(form, event) {
+  const texts = [];
+  if (event.value_is_text && typeof event.value === "string") {
+    texts.push({ field: form.querySelector("textarea[name=value]"), text: event.value });
+  }
+  if (event.note) texts.push({ field: form.querySelector("textarea[name=note]"), text: event.note });
+  return texts;
+}
+
+// The first free text of a change that looks like it holds personal data, with the parts found; else null.
+function suspectedText(form, event) {
+  for (const { field, text } of freeTexts(form, event)) {
+    const spans = findPersonalData(text);
+    if (spans.length) return { field, text, spans };
+  }
+  return null;
+}
+
+function closePersonalData(form) {
+  form.querySelectorAll(".personal-data.js-personal-data").forEach((box) => {
+    form.querySelectorAll(`[aria-describedby~="${box.id}"]`).forEach((field) => {
+      const rest = field.getAttribute("aria-describedby").split(" ").filter((id) => id && id !== box.id);
+      if (rest.length) field.setAttribute("aria-describedby", rest.join(" "));
+      else field.removeAttribute("aria-describedby");
+    });
+    box.remove();
+  });
+}
+
+// Nothing is saved yet: next to the field, which parts look like personal data, in plain words, and two
+// choices — rephrase (the text stays in the field), or confirm that it identifies nobody and save it so.
+// Changing the text takes the question away: the next save checks the new text.
+let madeChecks = 0;
+function askAboutPersonalData(form, event, found) {
+  closePersonalData(form);
+  const { field, text, spans } = found;
+  const box = document.createElement("div");
+  box.className = "personal-data js-personal-data";
+  box.id = `js-personal-data-${++madeChecks}`;
+  box.setAttribute("role", "alert");
+  const title = document.createElement("p");
+  title.className = "personal-data-title";
+  title.textContent = S.pd_title;
+  const list = document.createElement("ul");
+  list.className = "personal-data-spans";
+  list.append(...spans.map((span) => {
+    const item = document.createElement("li");
+    const mark = document.createElement("mark");
+    mark.textContent = span.text;
+    item.append("“", mark, `” — ${S.pd_kinds[span.kind] || span.kind}`);
+    return item;
+  }));
+  const rephrase = document.createElement("button");
+  rephrase.type = "button";
+  rephrase.className = "button-secondary";
+  rephrase.dataset.role = "rephrase";
+  rephrase.textContent = S.pd_rephrase;
+  rephrase.addEventListener("click", () => {
+    closePersonalData(form);
+    // The caret goes just after the first part found, ready to rephrase it; the text is left as typed.
+    const at = field.value.indexOf(text);
+    field.focus();
+    if (at >= 0) field.setSelectionRange(at + spans[0].end, at + spans[0].end);
+  });
+  const confirm = document.createElement("button");
+  confirm.type = "button";
+  confirm.className = "button-secondary";
+  confirm.dataset.role = "confirm-text";
+  confirm.textContent = S.pd_confirm;
+  confirm.addEventListener("click", () => once(form, async () => {
+    closePersonalData(form);
+    await record({ ...event, text_confirmed: true });
+  }));
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  actions.append(rephrase, confirm);
+  box.append(title, list, actions);
+  (field.closest(".field") || field).after(box);
+  const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  field.setAttribute("aria-describedby", [box.id, ...described].join(" "));
+  field.addEventListener("input", () => closePersonalData(form), { once: true });
+  box.scrollIntoView({ block: "nearest" });
 }
 
 // After an in-page change the panel that held the focused button closes: focus goes back to the step's
@@ -447,6 +573,10 @@ function interceptForms() {
       let event;
       try { event = eventFrom(form, e.submitter); } catch (error) { fieldError(form, error.message, error.field); return; }
       clearErrors(form);
+      // Before anything is saved on the phone: a text that looks like it holds personal data is asked about.
+      const found = suspectedText(form, event);
+      if (found) { askAboutPersonalData(form, event, found); return; }
+      closePersonalData(form);
       await record(event);
     });
   });
@@ -486,7 +616,10 @@ async function showNotices() {
     // Show what the step says now, unless this person has answered it again since that answer was made.
     const since = events.some((e) => e.step === notice.step && !e.error && Date.parse(e.at) > Date.parse(notice.at) && e.id !== notice.event);
     const type = { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status];
-    if (!since && type) apply({ id: notice.event, type, step: notice.step, value: notice.value, note: notice.note, at: notice.at });
+    if (!since && type) {
+      apply({ id: notice.event, type, step: notice.step, value: notice.value, note: notice.note, at: notice.at,
+        redacted: notice.redacted });
+    }
   }
   progress();
   box.replaceChildren(...notices.map((notice) => {
@@ -494,7 +627,7 @@ async function showNotices() {
     const p = document.createElement("p");
     const step = li ? li.querySelector(".step-text span").textContent : notice.step;
     const now = describe(li, { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status] || "step.set",
-      notice.value, notice.note);
+      notice.value, notice.note, notice.redacted);
     const ok = document.createElement("button");
     ok.type = "button";
     ok.className = "button-secondary";
@@ -570,6 +703,8 @@ export async function init() {
   for (const li of root.querySelectorAll("li.run-step")) pristine.set(li.dataset.step, li.cloneNode(true));
   const notes = document.getElementById("run-notes");
   if (notes) pristine.set("", notes.cloneNode(true));
+  // Texts a supervisor removed on the server: this phone's copies of them go too, before any is shown.
+  if (data.redacted && data.redacted.length) await dropRemovedTexts(runId, data.redacted).catch(() => {});
   const known = new Set(data.events);
   for (const event of (await eventsOf(runId)).filter(ownedBy(user))) if (!known.has(event.id)) apply(event);
   progress();

@@ -1,6 +1,7 @@
 // Send the outbox: each run's PUT before its events, events in order, in batches. Works in a page and
 // in the service worker (Background Sync). One sender at a time across tabs (Web Locks).
-import { addNotices, keepReceipt, markRefused, markRunRefused, markRunSent, markSent, pending, setMeta } from "./outbox.js";
+import { addNotices, dropRemovedTexts, keepReceipt, markRefused, markRunRefused, markRunSent, markSent, pending,
+  setMeta } from "./outbox.js";
 
 const BATCH = 50;
 // A server that takes the connection but never answers must not hold the phone: give up, try later.
@@ -89,15 +90,53 @@ function replaced(events, known, state) {
     const now = state && state.steps && state.steps[event.step];
     if (!event.type.startsWith("step.") || !now || now.event === event.id || known.has(now.event)) continue;
     notices.push({ event: event.id, run: event.run, user: event.user, step: event.step, mine: event.value,
-      status: now.status, value: now.value, note: now.note, at: now.at });
+      status: now.status, value: now.value, note: now.note, at: now.at, now: now.event,
+      redacted: Boolean(now.redacted) });
   }
   return notices;
+}
+
+// The texts a supervisor removed from the run, as the server's state says: [{event, value_is_text}]. A removed
+// free-text answer is the current answer of its step with its value gone.
+function removedTexts(state) {
+  if (!state || !Array.isArray(state.redactions) || !state.redactions.length) return [];
+  const answers = new Set(Object.values(state.steps || {})
+    .filter((s) => s.redacted && s.status === "done" && s.value === null).map((s) => s.event));
+  const targets = [...new Set(state.redactions.map((r) => r.target))];
+  return targets.map((id) => ({ event: id, value_is_text: answers.has(id) }));
+}
+
+// Pages of the run saved on this phone for use without a signal still hold a removed text: they go, and are
+// saved again as the server now draws them when it answers.
+async function refreshSavedPages(runId) {
+  if (typeof caches === "undefined") return;
+  const cache = await caches.open("dnh-pages");
+  const base = `/runs/${runId}`;
+  for (const request of await cache.keys()) {
+    const path = new URL(request.url).pathname;
+    if (path !== base && !path.startsWith(`${base}/`)) continue;
+    await cache.delete(request);
+    try {
+      const page = await fetch(request.url, { credentials: "same-origin", redirect: "manual",
+        headers: { "X-Background-Fetch": "1" } });
+      if (page.status === 200) await cache.put(request, page);
+    } catch (error) { /* no answer: the page is saved again the next time it is opened */ }
+  }
+}
+
+async function forgetRemovedTexts(runId, state) {
+  const removed = removedTexts(state);
+  if (!removed.length) return;
+  const fresh = await dropRemovedTexts(runId, removed);
+  if (fresh.length) await refreshSavedPages(runId);
 }
 
 async function sendEvents(token, runId, events, known, user) {
   for (let start = 0; start < events.length; start += BATCH) {
     const batch = events.slice(start, start + BATCH);
-    const payload = batch.map(({ id, type, step, value, note, at }) => ({ id, type, step, value, note, at }));
+    // text_confirmed: the person confirmed that a text the personal-data guard questioned identifies nobody.
+    const payload = batch.map(({ id, type, step, value, note, at, text_confirmed: confirmed }) => (
+      { id, type, step, value, note, at, text_confirmed: Boolean(confirmed) }));
     const { status, data } = await withToken(token, "POST", `/api/v1/runs/${runId}/events`, { events: payload });
     if (status === 200 && data) {
       const accepted = new Set(data.accepted || []);
@@ -106,12 +145,15 @@ async function sendEvents(token, runId, events, known, user) {
       await markSent([...(data.accepted || []), ...(data.duplicates || [])].map((e) => (typeof e === "string" ? e : e.id)));
       // The server's signed receipt for the run as it now stands: kept for the person who sent the changes.
       if (data.receipt && data.receipt.run === runId) await keepReceipt(user, data.receipt).catch(() => {});
+      await forgetRemovedTexts(runId, data.state).catch(() => {});
       continue;
     }
     // All or nothing: the batch was refused. Name the event the server blamed (else the first) and stop this run.
     const index = data && data.error && data.error.details && Number.isInteger(data.error.details.index)
       ? data.error.details.index : 0;
-    await markRefused(batch[Math.min(index, batch.length - 1)].id, reason(data));
+    const error = (data && data.error) || {};
+    const spans = error.details && Array.isArray(error.details.spans) ? error.details.spans : null;
+    await markRefused(batch[Math.min(index, batch.length - 1)].id, reason(data), error.code || null, spans);
     return;
   }
 }
