@@ -77,7 +77,9 @@ CORE_PATHS: dict[str, Any] = {
                        "(details.spans: [{field, kind, start, end, text}]; rephrase, or confirm that it identifies "
                        "nobody); for a redaction: 403 forbidden (not a supervisor or administrator), 422 no_text "
                        "(no such event in the run, or it has no text), 422 reason_required, 409 already_redacted, "
-                       "409 not_redactable (stored before texts were sealed as commitments).",
+                       "409 not_redactable (stored before texts were sealed as commitments). A redaction sent here "
+                       "has the same effect as POST .../redactions: the server's files of the records it "
+                       "supersedes are deleted.",
         "parameters": [RUN_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["events"],
@@ -130,9 +132,12 @@ SCHEMAS: dict[str, Any] = {
     "NewRun": {"type": "object", "required": ["protocol_id", "protocol_version", "label"], "properties": {
         "protocol_id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
         "protocol_version": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"},
-        "label": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
-                  "description": "An operation label, never a person's name: one line of printable characters "
-                                 "(no control characters, no text-direction controls, valid Unicode)"},
+        "label": {"type": "string", "minLength": 1, "maxLength": 80,
+                  "description": "An operation label, a code such as OP-2026-014, never a person's name: the "
+                                 "whole label matches the organisation's DONOHARM_LABEL_PATTERN (default "
+                                 "[A-Za-z0-9\\-]*[0-9][A-Za-z0-9\\-]*: letters, digits and hyphens, at least one "
+                                 "digit, no spaces); one line of printable characters. Refused with 422 "
+                                 "invalid_label, the rule in plain words as the message and details {pattern}"},
         "mode": {"type": "string", "enum": ["live", "practice"], "default": "live"},
         "language": {"type": "string", "maxLength": 20, "pattern": "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$"},
         "created_at": {"type": "string", "format": "date-time",
@@ -153,8 +158,10 @@ SCHEMAS: dict[str, Any] = {
                       "operation_exists when that id has another label; 422 invalid_operation_label for a label "
                       "the label rule refuses. Live runs only; not together with operation_id. null: none",
                       "properties": {"id": {"type": "string", "format": "uuid"},
-                                     "label": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
-                                               "description": "As a run's label: never a person's name"}}}}},
+                                     "label": {"type": "string", "minLength": 1, "maxLength": 80,
+                                               "description": "As a run's label: matches DONOHARM_LABEL_PATTERN "
+                                                              "(422 invalid_operation_label, details {pattern}); "
+                                                              "never a person's name"}}}}},
     "Run": {"type": "object", "properties": {
         "id": {"type": "string"}, "protocol_id": {"type": "string"}, "protocol_version": {"type": "string"},
         "protocol_sha256": {"type": "string"}, "label": {"type": "string"},
@@ -274,6 +281,9 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         "info": {"title": "Do No Harm API", "version": "1",
                  "description": "Runs of 'do no harm' protocols. Sign in through /login; the API uses the same "
                                 "session cookie. Writes need the X-CSRFToken header from GET /api/v1/session. "
+                                "A signed-in person whose role must use two-step sign-in (DONOHARM_REQUIRE_2FA) "
+                                "and has not set it up gets 403 two_factor_required from every endpoint that "
+                                "needs a sign-in. "
                                 "Errors are {\"error\": {\"code\", \"message\", \"details\"}} with a 4xx status."},
         "paths": {**CORE_PATHS, **extra["paths"]},
         "components": {
