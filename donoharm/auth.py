@@ -188,6 +188,21 @@ def _retry_after(username: str, address: str, now: float) -> float:
     return max(0.0, counts["pair_latest"] + delay - now)
 
 
+def begin_password_attempt(db, username: str, address: str, now: float) -> float:
+    """Seconds this (username, address) must still wait, or 0 when it may try a password now.
+
+    Decided before the account is looked up, on counts kept by the username as typed, so the answer is the same
+    whether the account exists or not. An attempt that goes ahead counts as a failure from the start, in the same
+    transaction, so that attempts sent all at once are counted by each other; the caller forgets it again when
+    the password is right."""
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    with transaction(db):
+        wait = _retry_after(username, address, now)
+        if wait <= 0:
+            users_db.record_login_failure(db, username, address, now, forget_before=now - window)
+    return wait
+
+
 def _wait_text(seconds: int) -> str:
     """'45 seconds', '2 minutes' in the reader's language; rounded up so nobody comes back too early."""
     if seconds >= 60:
@@ -240,14 +255,7 @@ def login():
         address = address_key(request.remote_addr)
         db, now = get_db(), _clock()
         window = current_app.config["LOGIN_WINDOW_SECONDS"]
-        # Decided before the account is looked up, on counts kept by the username as typed: the answer is the
-        # same whether the account exists or not. An attempt that goes ahead counts as a failure from the
-        # start, in the same transaction, so that attempts sent all at once are counted by each other;
-        # it is forgotten again if the password is right.
-        with transaction(db):
-            wait = _retry_after(username, address, now)
-            if wait <= 0:
-                users_db.record_login_failure(db, username, address, now, forget_before=now - window)
+        wait = begin_password_attempt(db, username, address, now)
         if wait > 0:
             seconds = math.ceil(wait)
             form.password.errors.append(

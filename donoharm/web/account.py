@@ -69,15 +69,12 @@ def index():
 
 def _check_current_password(field) -> bool:
     """Check the signed-in person's current password, throttled like signing in; on failure the field says why."""
-    from ..auth import _clock, _retry_after, _wait_text
+    from ..auth import _clock, _wait_text, begin_password_attempt
 
     db, now = get_db(), _clock()
     username, address = current_user.username, address_key(request.remote_addr)
     window = current_app.config["LOGIN_WINDOW_SECONDS"]
-    with transaction(db):
-        wait = _retry_after(username, address, now)
-        if wait <= 0:
-            users_db.record_login_failure(db, username, address, now, forget_before=now - window)
+    wait = begin_password_attempt(db, username, address, now)
     if wait > 0:
         field.errors.append(_("Too many failed attempts. Wait %(wait)s and try again.",
                               wait=_wait_text(math.ceil(wait))))
