@@ -20,7 +20,7 @@ from donoharm.db import runs as runs_db
 from donoharm.records import receipts
 from donoharm.records.receipts import FORMAT, check_receipt, make_receipt, shape_problems
 from donoharm.records.signing import generate_keys, load_signing_key
-from donoharm.runs.chain import genesis_hash, seal
+from donoharm.runs.chain import genesis_hash, seal, text_commitment
 from tests.conftest import event
 
 # --- the pure module: building and checking, with certificates made here (EC keys: fast) ---
@@ -195,9 +195,13 @@ def rewrite_history(app, run_id, note):
     run = runs_db.get_run(db, run_id)
     prev = genesis_hash(run)
     for index, stored in enumerate(runs_db.events_of(db, run_id)):
-        changed = seal({**stored, "note": note} if index == 0 else stored, prev)
-        db.execute("UPDATE events SET note = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                   [changed["note"], changed["prev_hash"], changed["hash"], stored["id"]])
+        content = {**stored, "note": note} if index == 0 else stored
+        if content.get("text_salt"):  # its texts' commitment too, with the salt stored beside them
+            content = {**content, "text_commitment": text_commitment(content["text_salt"], content)}
+        changed = seal(content, prev)
+        db.execute("UPDATE events SET note = ?, text_commitment = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                   [changed["note"], changed.get("text_commitment"), changed["prev_hash"], changed["hash"],
+                    stored["id"]])
         prev = changed["hash"]
     db.execute("UPDATE runs SET head_hash = ? WHERE id = ?", [prev, run_id])
     db.conn.close()

@@ -1,13 +1,29 @@
 """An instance upgraded to harm signals: runs stored before are summarised with their red flags at the next start."""
 from __future__ import annotations
 
+import json
 import shutil
 
 from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import summaries as summaries_db
 from donoharm.db.schema import migrations
+from donoharm.runs.chain import genesis_hash, seal
 from tests.conftest import attestation, complete_answers
+
+
+def sealed_before_commitments(run: dict, events: list[dict]) -> tuple[list[dict], str]:
+    """The run's events as the code before text commitments sealed them (texts in the hash, no salt), and the
+    head: what an instance from before the signals migration holds."""
+    resealed, prev = [], genesis_hash({**run, "created_by": "acc"})
+    for event in sorted(events, key=lambda e: e["seq"]):
+        content = {k: v for k, v in event.items() if not k.startswith("text_") and k != "value_is_text"}
+        content["run"] = content.pop("run_id")
+        content["value"] = json.loads(content["value"]) if content["value"] is not None else None
+        sealed = seal({k: v for k, v in content.items() if k not in ("prev_hash", "hash")}, prev)
+        resealed.append({**event, "prev_hash": sealed["prev_hash"], "hash": sealed["hash"]})
+        prev = sealed["hash"]
+    return resealed, prev
 
 
 def test_runs_stored_before_the_signals_migration_get_their_red_flags(app, api, tmp_path, key_folder):
@@ -22,6 +38,8 @@ def test_runs_stored_before_the_signals_migration_get_their_red_flags(app, api, 
     tables = {name: [dict(r) for r in source.execute(f"SELECT * FROM {name}").fetchall()]
               for name in ("users", "runs", "events", "run_facts", "run_steps", "run_days", "step_days")}
     source.conn.close()
+    tables["events"], head = sealed_before_commitments(tables["runs"][0], tables["events"])
+    tables["runs"][0]["head_hash"] = head
 
     # The same rows in a database at the schema before the signals migration.
     old = tmp_path / "old-instance"

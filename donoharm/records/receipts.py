@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ..protocols import canonical_json
-from ..runs.chain import event_hash, genesis_hash
+from ..runs.chain import event_hash, genesis_hash, text_problem
 from .detached import issued_by_root, signature_matches
 
 FORMAT = "donoharm-receipt/1"
@@ -187,8 +187,12 @@ def check_receipt(receipt: Any, roots: list[x509.Certificate], chain_of: ChainLo
 
 
 def chain_hashes(run: dict[str, Any], events: list[dict[str, Any]]) -> list[str]:
-    """The hash at every position of a run's chain, recomputed from the stored content (0: the genesis)."""
+    """The hash at every position of a run's chain, recomputed from the stored content (0: the genesis).
+
+    An event's hash covers its texts' commitment, not the texts: a text that no longer matches its commitment
+    breaks the chain from that event on, as a changed hash would."""
     hashes = [genesis_hash(run)]
     for event in events:
-        hashes.append(event_hash(hashes[-1], event))
+        intact = text_problem(event) is None
+        hashes.append(event_hash(hashes[-1], event) if intact else f"text changed at event {event.get('seq')}")
     return hashes
