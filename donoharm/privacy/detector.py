@@ -201,6 +201,9 @@ PATTERNS = [{"kind": kind, "source": expand(f"(?:{pattern})(?!<B>)"), "cased": i
             for kind, patterns in RULES for pattern in patterns]
 _COMPILED = [(rule["kind"], re.compile(rule["source"], 0 if rule["cased"] else re.IGNORECASE)) for rule in PATTERNS]
 _JOINED = re.compile(expand("<B>"))
+# Every kind needs a digit (an age, a number, a date, a house number) or an @ (an e-mail address): a text with
+# neither is passed at once, which spares most notes the patterns (about 0.5 ms for 400 characters).
+_WORTH_READING = re.compile(expand("<D>|@"))
 # Turkish İ and ı are the letters Python's and JavaScript's regular expressions fold differently when case is
 # ignored (Python reads them as i and I); both read them as another accented letter of the same length.
 _SAME_IN_BOTH = str.maketrans({"\u0130": "\u00cc", "\u0131": "\u00ec"})
@@ -214,7 +217,7 @@ def is_joined(text: str, start: int) -> bool:
 
 def find_personal_data(text: str | None) -> list[Span]:
     """Every likely piece of personal data in the text, in order, without overlaps."""
-    if not text:
+    if not text or not _WORTH_READING.search(text):
         return []
     read = text.translate(_SAME_IN_BOTH)
     claimed: list[tuple[str | None, int, int]] = []
