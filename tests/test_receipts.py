@@ -74,6 +74,12 @@ def pki():
 
 HEAD = "a" * 64
 NOW = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> str:
+    """The time now: receipts signed with the session's key (valid from 5 minutes before it was made, which in a
+    full run can be long after NOW was taken) are dated by it."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 LATER = (datetime.now(UTC) + timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 RUN = "0b9a6f1e-3d5c-4f7a-9b2e-1c8d7e6f5a40"
 
@@ -365,7 +371,7 @@ def test_a_genuine_receipt_for_a_run_the_server_does_not_have(signed_app, sent):
 
         key = signing_key()
         assert intermediates(key) == []  # the generated key: the root issued the signing certificate
-        receipt = make_receipt(key, str(uuid.uuid4()), 1, HEAD, NOW)
+        receipt = make_receipt(key, str(uuid.uuid4()), 1, HEAD, now())
     body = verify(signed_app, receipt).get_json()
     assert body["genuine"] and not body["valid"]
     assert any("no such run" in p for p in body["problems"]), body
@@ -374,8 +380,8 @@ def test_a_genuine_receipt_for_a_run_the_server_does_not_have(signed_app, sent):
 def test_a_forged_receipt_says_nothing_about_whether_the_run_exists(signed_app, sent, tmp_path):
     generate_keys(tmp_path / "other", "Other Organisation")
     other = load_signing_key(tmp_path / "other", "Other Organisation")
-    known = verify(signed_app, make_receipt(other, sent[0], 1, HEAD, NOW)).get_json()
-    unknown = verify(signed_app, make_receipt(other, str(uuid.uuid4()), 1, HEAD, NOW)).get_json()
+    known = verify(signed_app, make_receipt(other, sent[0], 1, HEAD, now())).get_json()
+    unknown = verify(signed_app, make_receipt(other, str(uuid.uuid4()), 1, HEAD, now())).get_json()
     assert known["problems"] == unknown["problems"] and known["contained"] is unknown["contained"] is False
 
 
@@ -452,7 +458,7 @@ def test_cli_after_a_rewrite_exits_1_and_says_why(signed_app, sent, tmp_path):
 
 
 def test_cli_changed_receipt_exits_1(signed_app, sent, tmp_path):
-    result = check_file(signed_app, tmp_path, {**sent[2], "received_at": NOW})
+    result = check_file(signed_app, tmp_path, {**sent[2], "received_at": now()})
     assert result.exit_code == 1 and "NO   signed by this server" in result.output
     assert "signature does not match" in result.output
 
