@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from . import run_service
+from .db import fold_write_ahead_log
 from .db import records as records_db
 from .protocols import Registry
 from .runs import Actor
@@ -41,11 +42,5 @@ def remove_superseded_files(db: Database, redaction_id: str, instance: Path) -> 
             path.unlink(missing_ok=True)
         records_db.file_removed(db, record["id"], run_service.utc_now())
         removed.append(record["id"])
-    fold_write_ahead_log(db)
+    fold_write_ahead_log(db)  # the removed text must not linger in the WAL file either
     return removed
-
-
-def fold_write_ahead_log(db: Database) -> None:
-    """Copy the WAL into the database file and empty it, so removed text does not linger in the WAL (best
-    effort: a reader still open keeps the pages it reads until the next checkpoint)."""
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

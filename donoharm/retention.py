@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlite_utils import Database
 
 from . import redaction
-from .db import get_db
+from .db import fold_write_ahead_log, get_db
 from .db import maintenance as maintenance_db
 from .db import retention as retention_db
 from .library import get_registry
@@ -123,7 +123,7 @@ def carry_out(db: Database, registry: Registry, due: Plan, settings: Settings, n
     purged = retention_db.delete_runs(db, due.runs, stamp(now), instance)
     outcome.runs, outcome.events, outcome.record_files = purged.runs, purged.events, len(purged.record_files)
     if outcome.runs or outcome.practice_runs:
-        redaction.fold_write_ahead_log(db)  # the deleted rows' old pages do not linger in the WAL file
+        fold_write_ahead_log(db)  # the deleted rows' old pages do not linger in the WAL file
     for text in due.texts:
         try:
             redaction.redact(db, registry, text["run_id"], text["id"], reason(settings), redaction.SYSTEM, instance)

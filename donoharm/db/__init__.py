@@ -149,3 +149,9 @@ def init_app(app: Flask) -> None:
 
     db_cli.add_command(restore.restore_command)
     retention.init_app(app)
+
+
+def fold_write_ahead_log(db: sqlite_utils.Database) -> None:
+    """Copy the WAL into the database file and empty it, so removed text or deleted rows do not linger in the WAL
+    (best effort: a reader still open keeps the pages it reads until the next checkpoint)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
