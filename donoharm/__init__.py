@@ -31,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     db.init_app(app)
     library.init_app(app)
+    from . import prepare
+
+    prepare.init_app(app)  # `db migrate`; tests prepare here, a server on a database that is behind stops
 
     from . import api, auth, cli, clock, i18n, security, web
 
@@ -45,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api import verify as api_verify
     from .web import records as records_web
 
-    records.init_app(app)  # signed audit records: signal, CLI, key
+    records.init_app(app)  # signed audit records: queue worker, CLI
     from . import audit
 
     audit.init_app(app)  # tamper evidence: db verify, checkpoints

@@ -69,10 +69,18 @@ def refresh(app: Flask, db: Database) -> Registry:
 
 
 def get_registry() -> Registry:
-    """The registry of every published protocol version, checked against the database once per request."""
-    if has_request_context() and not g.get("_protocols_fresh"):
-        g._protocols_fresh = True
-        return refresh(current_app, get_db())
+    """The registry of every published protocol version, checked against the database once per request
+    (outside a request, e.g. a command, read from the database the first time)."""
+    if has_request_context():
+        if not g.get("_protocols_fresh"):
+            g._protocols_fresh = True
+            return refresh(current_app, get_db())
+    elif _state(current_app).signature is None:
+        db = connect(current_app.config["DATABASE"])
+        try:
+            return refresh(current_app, db)
+        finally:
+            db.conn.close()
     return current_app.extensions["donoharm.registry"]
 
 
@@ -135,15 +143,11 @@ def original_yaml(db: Database, protocol: Protocol) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Load the files and the uploads; an invalid one is logged and left out, never fatal."""
+    """Load the files (uploads are read at the first use, from a prepared database); an invalid one is logged and
+    left out, never fatal."""
     registry, problems = load_library(app.config["PROTOCOLS_DIR"])
     for problem in problems:
         app.logger.warning("protocol left out: %s", problem)
     app.extensions["donoharm.registry"] = registry
     app.extensions["donoharm.protocol_problems"] = problems
     app.extensions["donoharm.library"] = _State(files=registry.all())
-    db = connect(app.config["DATABASE"])
-    try:
-        refresh(app, db)
-    finally:
-        db.conn.close()

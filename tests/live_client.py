@@ -22,14 +22,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_PREPARED: set[str] = set()
+
+
+def prepare(env: dict) -> None:
+    """`flask --app app db migrate` once per instance, as `make run` and the deployment do before anything else."""
+    instance = env.get("DONOHARM_INSTANCE", "")
+    if instance not in _PREPARED:
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "migrate"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120, check=True)
+        _PREPARED.add(instance)
+
+
 def flask(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run a `flask --app app` command in the project with an environment."""
+    """Run a `flask --app app` command in the project with an environment (its instance prepared first)."""
+    prepare(env)
     return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
                           input=stdin, capture_output=True, text=True, timeout=60, check=True)
 
 
 def start_server(env: dict, port: int) -> subprocess.Popen:
-    """Start the app in its own process and wait until it answers."""
+    """Start the app in its own process (its instance prepared first) and wait until it answers."""
+    prepare(env)
     process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30

@@ -72,6 +72,8 @@ def production(tmp_path):
                  "DONOHARM_UPSTREAM": f"127.0.0.1:{app_port}"}
     processes = []
     try:
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "migrate"], cwd=ROOT,
+                       env=env, check=True, capture_output=True, timeout=120)  # ExecStartPre in deploy/donoharm.service
         with app_log.open("w") as out:
             processes.append(subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"), "app:app"],
@@ -166,7 +168,7 @@ def test_https_on_loopback_with_hsts_secure_cookie_and_no_secrets_in_logs(produc
 
 def test_database_and_key_files_are_created_private(tmp_path):
     """The database with its -wal and -shm files, the secret key and signing keys: owner only (0600)."""
-    app = create_app({"INSTANCE": tmp_path / "instance"})
+    app = create_app({"INSTANCE": tmp_path / "instance", "PREPARE": True})  # as after `db migrate`
     db = connect(app.config["DATABASE"])
     try:
         with transaction(db):

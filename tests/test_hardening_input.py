@@ -411,6 +411,8 @@ def test_the_shipped_gunicorn_configuration_logs_escaped_paths(tmp_path):
     env = {**os.environ, "DONOHARM_INSTANCE": str(tmp_path / "instance"),
            "DONOHARM_SECRET_KEY": "hardening-test-secret-key-" + "0" * 40, "DONOHARM_BIND": f"127.0.0.1:{port}",
            "DONOHARM_WORKERS": "1"}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "migrate"], cwd=root,
+                   env=env, check=True, capture_output=True, timeout=120)  # ExecStartPre in deploy/donoharm.service
     with log.open("w") as out:
         server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
                                    str(root / "deploy" / "gunicorn.conf.py"), "app:app"],

@@ -83,6 +83,17 @@ def migrate(path: str) -> list[str]:
             os.close(lock)  # closing releases the lock
 
 
+def pending_migrations(path: str) -> list[str]:
+    """The migrations not yet applied (every one for a database that does not exist yet); reads only."""
+    if path != ":memory:" and not os.path.exists(path):
+        return [m.name for m in migrations._migrations]
+    db = connect(path)
+    try:
+        return [m.name for m in migrations.pending(db)]
+    finally:
+        db.conn.close()
+
+
 def backup(source: str, dest: Path) -> None:
     """Copy the live database consistently with SQLite's backup API (one step: a snapshot of one moment)."""
     create_private(dest)
@@ -100,14 +111,6 @@ def backup(source: str, dest: Path) -> None:
 @click.group("db", cls=AppGroup)
 def db_cli() -> None:
     """Manage the database."""
-
-
-@db_cli.command("migrate")
-def migrate_command() -> None:
-    """Apply pending schema migrations."""
-    applied = migrate(current_app.config["DATABASE"])
-    click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied)}" if applied
-               else "The database is up to date.")
 
 
 @db_cli.command("backup")
@@ -141,8 +144,7 @@ def backup_command(dest: Path | None, full: bool, into: Path | None, with_root_k
 
 
 def init_app(app: Flask) -> None:
-    """Create or migrate the database and register teardown and CLI commands."""
-    migrate(app.config["DATABASE"])
+    """Register teardown and CLI commands (the schema is brought up to date by `db migrate`: donoharm/prepare.py)."""
     app.teardown_appcontext(close_db)
     app.cli.add_command(db_cli)
     from . import restore, retention  # they import this module, so imported here

@@ -188,19 +188,22 @@ def purge_practice_command(days: int | None, dry_run: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register `flask runs purge-practice` and `flask db purge`; with a practice retention setting, purge
-    practice runs once on start (texts and closed runs go by `db purge`, from the maintenance timer)."""
+    """Register `flask runs purge-practice` and `flask db purge` (texts and closed runs go by `db purge`, from the
+    maintenance timer; practice runs past DONOHARM_PRACTICE_RETENTION_DAYS also at each `db migrate`)."""
     from .. import retention  # the service: it imports this module
     from . import db_cli
 
     app.cli.add_command(runs_cli)
     db_cli.add_command(retention.purge_command)
-    days = app.config.get("PRACTICE_RETENTION_DAYS")
-    if days:
-        db = connect(app.config["DATABASE"])
-        try:
-            purged = purge_practice(db, cutoff(days), Path(app.instance_path))
-        finally:
-            db.conn.close()
-        if purged.runs:
-            app.logger.info("deleted %d practice run(s) older than %d days", purged.runs, days)
+
+
+def purge_practice_now(app: Flask, days: int) -> int:
+    """Delete practice runs older than `days`; return how many."""
+    db = connect(app.config["DATABASE"])
+    try:
+        purged = purge_practice(db, cutoff(days), Path(app.instance_path))
+    finally:
+        db.conn.close()
+    if purged.runs:
+        app.logger.info("deleted %d practice run(s) older than %d days", purged.runs, days)
+    return purged.runs

@@ -71,16 +71,10 @@ def issue_due_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Load the signing key now (created on first start) and start issuing queued records."""
+    """Start issuing queued records. The signing key is loaded at the first signature (and made by `db migrate`
+    for a named organisation, or on first use for the name /setup asks), so commands start without pyHanko."""
     from ..auth import _serving
-    from ..organisation import is_named
-    from .signing import SIGN_CERT
 
     app.extensions["donoharm_records"] = True
-    # Tests load (or make) the key on first use, so other tests stay fast. Without a name yet (a new instance
-    # whose /setup asks for it) the key is made on first use too, for the name chosen then.
-    made = app.config.get("SIGNING_P12") or (Path(app.instance_path) / SIGN_CERT).exists()
-    if not app.testing and (made or is_named(app)):
-        signing_key(app)
     queue.init_app(app, serving=_serving())
     app.cli.add_command(records_cli)

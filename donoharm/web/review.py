@@ -36,25 +36,6 @@ from .signals import flag_reasons
 bp = Blueprint("review", __name__)
 
 
-@bp.record_once
-def summarise_pending(state) -> None:
-    """Summarise runs stored before the summary tables existed (once, at the first start after the migration)."""
-    app = state.app
-    db = connect(app.config["DATABASE"])
-    try:
-        registry = app.extensions["donoharm.registry"]
-        for run_id in summaries_db.pending_runs(db):
-            with transaction(db):
-                try:
-                    run = run_service.load_run(db, run_id)
-                    run_state, _events = run_service.run_state(db, registry, run)
-                except RunError as error:  # e.g. its protocol version is not on this server
-                    app.logger.warning("run %s not summarised for review: %s", run_id, error.message)
-                else:
-                    summaries_db.write_summary(db, run, run_state)
-                summaries_db.clear_pending(db, run_id)
-    finally:
-        db.conn.close()
 REVIEWERS = ("supervisor", "admin")
 MAX_PAGE = 100_000
 LABEL_SEARCH_LIMIT = run_service.LABEL_LIMIT
