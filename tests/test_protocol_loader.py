@@ -294,3 +294,20 @@ def test_mutated_documents_raise_only_protocol_error(changes):
         load_text(as_yaml(doc))
     except ProtocolError as error:
         assert error.problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "version", "title", "kind", "text", "options", "guidance", "critical"]),
+                       yaml_values, max_size=4),
+       st.dictionaries(st.sampled_from(["id", "version", "title", "phases", "languages", "summary"]),
+                       yaml_values, max_size=3))
+def test_fast_schema_check_agrees_with_the_full_one(step_changes, top_changes):
+    """The compiled validator decides whether the slow one runs: were it to pass a document the full schema
+    refuses, a broken protocol would load. Both must agree on every document, valid or not."""
+    from donoharm.protocols.loader import _FAST_VALIDATOR, _VALIDATOR
+
+    for doc in (document(), yaml.safe_load(SHIPPED[0].read_text("utf-8"))):
+        doc["phases"][0]["steps"][0].update(step_changes)
+        doc.update(top_changes)
+        data = yaml.safe_load(as_yaml(doc))
+        assert _FAST_VALIDATOR.is_valid(data) == (not list(_VALIDATOR.iter_errors(data)))

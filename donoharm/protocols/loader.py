@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import yaml
 
 from ..text import text_problem
@@ -51,6 +52,16 @@ def _schema() -> dict[str, Any]:
 
 SCHEMA = _schema()
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+# The compiled validator answers "valid or not" about 20 times faster; only an invalid document pays for the
+# pure-Python one, whose errors carry the paths that `_describe` turns into lines and plain words.
+_FAST_VALIDATOR = jsonschema_rs.Draft202012Validator(SCHEMA)
+
+
+def schema_errors(data: Any) -> list[jsonschema.ValidationError]:
+    """Every way `data` breaks the schema (none for a valid protocol, found quickly)."""
+    if _FAST_VALIDATOR.is_valid(data):
+        return []
+    return list(_VALIDATOR.iter_errors(data))
 
 
 class _Builder:
@@ -369,7 +380,7 @@ def load_text(text: str | bytes, source: str = "<text>", expect: tuple[str, str]
     if not isinstance(data, dict):
         located.append(((), "a protocol must be a mapping of fields (id, version, title, …)"))
     else:
-        for error in _VALIDATOR.iter_errors(data):
+        for error in schema_errors(data):
             located.extend(_describe(error, data))
         if not located:
             located.extend(_semantic_problems(data))
