@@ -60,7 +60,7 @@ def _assets(client, url: str, body: bytes, content_type: str) -> list[str]:
 def run_screen_first_load() -> tuple[int, int, int]:
     """(gzip bytes, uncompressed bytes, requests) to open /runs/<id> with every asset it pulls in."""
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"INSTANCE": Path(folder), "SECRET_KEY": "bench"})
+        app = create_app({"INSTANCE": Path(folder), "SECRET_KEY": "bench", "PREPARE": True})
         client, headers = bench_events._signed_in_client(app)
         run_id = str(uuid.uuid4())
         client.put(f"/api/v1/runs/{run_id}", headers=headers, json={
@@ -123,7 +123,7 @@ def record_render_sign() -> str:
 
 def pages_at_scale() -> list[tuple[str, str]]:
     """Time /review and /oversight for a supervisor on 100,000 runs and 5 million events."""
-    probe = create_app({"INSTANCE": Path(tempfile.mkdtemp()), "SECRET_KEY": "bench"})
+    probe = create_app({"INSTANCE": Path(tempfile.mkdtemp()), "SECRET_KEY": "bench", "PREPARE": True})
     routes = {rule.rule for rule in probe.url_map.iter_rules()}
     wanted = [path for path in ("/review", "/oversight") if path in routes]
     rows = [(f"{path} page, 100,000 runs / 5 million events", "n/a (no such page yet)")
@@ -131,7 +131,7 @@ def pages_at_scale() -> list[tuple[str, str]]:
     if not wanted:
         return rows
     instance = seed.ensure()
-    app = create_app({"INSTANCE": instance, "SECRET_KEY": "bench"})
+    app = create_app({"INSTANCE": instance, "SECRET_KEY": "bench", "PREPARE": True})
     client = _signed_in(app, seed.SUPERVISOR, seed.PASSWORD)
     for path in wanted:
         def load(path=path):

@@ -59,7 +59,7 @@ def bench_run_screen() -> dict[str, float]:
     from werkzeug.serving import make_server
 
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"INSTANCE": Path(folder) / "instance", "SECRET_KEY": "bench"})
+        app = create_app({"INSTANCE": Path(folder) / "instance", "SECRET_KEY": "bench", "PREPARE": True})
         db = connect(app.config["DATABASE"])
         users_db.create_user(db, "bench", hash_password(PASSWORD), "accompanier")
         db.conn.close()

@@ -65,7 +65,7 @@ def _timed(client, path: str, repeats: int = 5) -> float:
 def run(runs: int = 100_000) -> list[tuple[str, str]]:
     """Return (benchmark, median figure) rows."""
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"INSTANCE": Path(folder), "SECRET_KEY": "bench"})
+        app = create_app({"INSTANCE": Path(folder), "SECRET_KEY": "bench", "PREPARE": True})
         _fill(app, runs)
         client = app.test_client()
         import re

@@ -87,7 +87,7 @@ def build(runs: int, per_run: int, out: Path) -> None:
     """Fill a fresh instance folder's database with `runs` runs of `per_run` events each."""
     if out.exists():
         shutil.rmtree(out)
-    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench"})
+    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench", "PREPARE": True})
     with app.app_context():
         protocols = [p for p in get_registry().all()]
     try:
@@ -140,7 +140,7 @@ def build(runs: int, per_run: int, out: Path) -> None:
 
 def refresh(out: Path) -> None:
     """Bring a cached database up to date: migrations, totals derived from the summary rows, planner statistics."""
-    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench"})  # applies migrations added since the build
+    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench", "PREPARE": True})  # applies migrations added since the build
     db = connect(app.config["DATABASE"])
     try:
         from donoharm.db import summaries as review
