@@ -30,7 +30,7 @@ from .forms import LoginForm, SetupForm
 from .organisation import is_named, organisation_name, paper_size
 from .passwords import password_problem
 from .rate_limit import address_key
-from .runs import Actor
+from .runs import Actor, policy
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -64,7 +64,7 @@ class User(UserMixin):
         return Actor(self.username, self.role)
 
     def can_read_all_runs(self) -> bool:
-        return self.role in ("supervisor", "admin")
+        return policy.may_review(self.role)
 
 
 def _token_hash(token: str) -> str:

@@ -33,6 +33,7 @@ from sqlite_utils import Database
 
 from ..db import accounts as accounts_db
 from ..db import transaction
+from ..runs import policy
 from ..db import users as users_db
 from . import iso, utc_now
 
@@ -42,7 +43,7 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 RECOVERY_GROUPS, RECOVERY_GROUP_LENGTH = 3, 4
 SETTINGS = ("reviewers", "all", "none")
-REVIEWER_ROLES = ("supervisor", "admin")
+REVIEWER_ROLES = policy.REVIEWERS
 ISSUER = "Do No Harm"
 
 

@@ -9,6 +9,7 @@ from ..auth import roles_required
 from ..db import get_db
 from ..protocols import MAX_BYTES, ConflictError, ProtocolError
 from ..protocols.diff import compare
+from ..runs import policy
 from .errors import api_error
 from .openapi import CORE_PATHS, ERROR, PROTOCOL_ID, _json, _ref, register_paths
 
@@ -16,7 +17,7 @@ bp = Blueprint("api_protocols", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/protocols")
-@roles_required("trainer", "admin")
+@roles_required(*policy.TRAINERS)
 def upload():
     """Publish a protocol version from the YAML text in the body."""
     if request.content_length is not None and request.content_length > MAX_BYTES:

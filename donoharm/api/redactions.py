@@ -17,7 +17,7 @@ from ..db import get_db
 from ..db import records as records_db
 from ..library import get_registry
 from ..runs import EventError
-from ..runs.events import REDACTOR_ROLES
+from ..runs import policy
 from .openapi import ERROR, RUN_ID, _json, _ref, register_paths
 from .v1 import json_body, readable_run
 
@@ -30,7 +30,7 @@ BODY_FIELDS = ("event", "reason", "text_confirmed")
 @login_required
 def create(run_id: str):
     readable_run(run_id)  # first: a run the user may not read is missing, whatever the body
-    if current_user.role not in REDACTOR_ROLES:  # the core's rule, before the body is even read
+    if not policy.may_redact(current_user.role):  # the core's rule, before the body is even read
         raise EventError("forbidden", "only supervisors and administrators can remove a text")
     body = json_body()
     unknown = sorted(set(body) - set(BODY_FIELDS))

@@ -13,6 +13,7 @@ from ..db import get_db
 from ..db import records as records_db
 from ..library import get_registry
 from ..run_service import RunError
+from ..runs import policy
 from ..text import first_invalid_unicode
 from .errors import api_error
 from .openapi import openapi_document
@@ -35,7 +36,7 @@ def json_body() -> dict:
 def readable_run(run_id: str) -> dict:
     """A run the current user may read; others' runs look like missing ones."""
     run = run_service.load_run(get_db(), run_id)
-    if run["creator_id"] != current_user.id and not current_user.can_read_all_runs():
+    if not policy.may_read_run(current_user.id, current_user.role, run):
         raise RunError(404, "not_found", "no such run")
     return run
 

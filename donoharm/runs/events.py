@@ -11,6 +11,7 @@ from ..drawn_signature import clean_drawn_signature
 from ..privacy import find_personal_data
 from ..protocols import Protocol, Step
 from ..text import text_problem
+from . import policy
 from .state import LOCKED_STATUSES, RunState
 
 EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation",
@@ -21,9 +22,9 @@ TEXT_LIMIT = 2000
 COUNT_LIMIT = 1_000_000
 NAME_LIMIT = 200
 SIGNATURE_LIMIT = 100_000
-REVIEWER_ROLES = ("supervisor", "admin")
-# Who may remove a text: reviewers, and the retention job acting as "system".
-REDACTOR_ROLES = ("supervisor", "admin", "system")
+# Who may review and who may remove a text (reviewers, and the retention job acting as "system"): runs/policy.py.
+REVIEWER_ROLES = policy.REVIEWERS
+REDACTOR_ROLES = policy.REDACTORS
 TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 DEFAULT_TIME_FLOOR = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_CLOCK_AHEAD = timedelta(days=1)

@@ -14,6 +14,7 @@ from ..auth import roles_required
 from ..db import get_db
 from ..db import oversight as oversight_db
 from ..library import get_registry
+from ..runs import policy
 
 bp = Blueprint("oversight", __name__)
 
@@ -100,7 +101,7 @@ def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
 
 
 @bp.get("/oversight")
-@roles_required("supervisor", "admin")
+@roles_required(*policy.REVIEWERS)
 def index():
     """Figures for a period and protocol: runs, outcome measures, red flags, follow-ups, and a chart of the most
     problematic steps."""
@@ -119,7 +120,7 @@ def index():
 
 
 @bp.get("/oversight.csv")
-@roles_required("supervisor", "admin")
+@roles_required(*policy.REVIEWERS)
 def export():
     """The same figures as CSV, small counts suppressed."""
     since, until, protocol, problems = period_filters(request.args)

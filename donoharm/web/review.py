@@ -25,7 +25,7 @@ from ..db import review as review_db
 from ..db import summaries as summaries_db
 from ..library import get_registry
 from ..run_service import RunError
-from ..runs import EventError, RunState
+from ..runs import EventError, RunState, policy
 from ..runs.state import fold, utc_iso
 from ..text import text_problem, whole_number
 from . import operations
@@ -36,7 +36,7 @@ from .signals import flag_reasons
 bp = Blueprint("review", __name__)
 
 
-REVIEWERS = ("supervisor", "admin")
+REVIEWERS = policy.REVIEWERS
 MAX_PAGE = 100_000
 LABEL_SEARCH_LIMIT = run_service.LABEL_LIMIT
 STATUS_FILTERS = {"submitted": _l("Waiting for review"), "returned": _l("Returned"),
