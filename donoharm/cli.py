@@ -61,4 +61,7 @@ def list_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from . import reports_cli
+
     app.cli.add_command(protocols_cli)
+    reports_cli.init_app(app)  # transparency reports (issue 22)

@@ -5,6 +5,7 @@ from . import errors, v1
 from . import protocols as protocols_api
 from . import receipts as receipts_api
 from . import redactions as redactions_api
+from . import reports as reports_api
 
 
 def init_app(app: Flask) -> None:
@@ -13,3 +14,4 @@ def init_app(app: Flask) -> None:
     protocols_api.init_app(app)
     receipts_api.init_app(app)
     redactions_api.init_app(app)
+    reports_api.init_app(app)  # the transparency reports' JSON Schema (issue 22)

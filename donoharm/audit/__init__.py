@@ -47,7 +47,8 @@ def verify_command() -> None:
     for problem in report.problems:
         click.echo(problem)
     against = f", against {report.checkpoint}" if report.checkpoint else ", no checkpoint yet"
-    summary = (f"{report.runs} run(s), {report.events} event(s), {report.records} record(s) checked{against}: "
+    summary = (f"{report.runs} run(s), {report.events} event(s), {report.records} record(s), "
+               f"{report.reports} published report(s) checked{against}: "
                f"{len(report.problems)} problem(s).")
     click.echo(summary, err=bool(report.problems))
     sys.exit(1 if report.problems else 0)

@@ -5,7 +5,8 @@ Three independent checks, each naming what it finds as `run <id> seq <n>: …`:
 2. every issued record: the file is there, unchanged (sha256), and the chain head it signed is still in the
    run's chain at the position the record says (a file deleted because a redaction superseded it: its head is
    still in the chain);
-3. the newest checkpoint: genuine, and every run still reaches the head it held then.
+3. the newest checkpoint: genuine, and every run still reaches the head it held then;
+4. every published transparency report: the runs it counted still hold the chain heads it counted.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Report:
     runs: int = 0
     events: int = 0
     records: int = 0
+    reports: int = 0
     checkpoint: str | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -111,10 +113,23 @@ def verify_last_checkpoint(db: Database, instance: Path, roots: list[x509.Certif
     report.problems.extend(checkpoints.differences(db, checkpoint))
 
 
+def verify_reports(db: Database, report: Report) -> None:
+    """A published report's figures stand only while the runs behind them are unchanged (reports.check)."""
+    from .. import reports  # the service (it signs with the records package): imported when used
+    from ..db import reports as reports_db
+
+    for row in reports_db.published(db):
+        report.reports += 1
+        intact, lines = reports.check(db, row["id"])
+        if not intact:
+            report.problems.extend(f"report {row['id']}: {line}" for line in lines[1:])
+
+
 def verify_instance(db: Database, instance: Path, roots: list[x509.Certificate], now: str,
                     check_timestamp: Callable | None = None) -> Report:
     report = Report()
     verify_chains(db, report, now)
     verify_records(db, instance, report)
     verify_last_checkpoint(db, instance, roots, report, check_timestamp)
+    verify_reports(db, report)
     return report

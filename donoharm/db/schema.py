@@ -518,3 +518,36 @@ def organisation_m001_settings(db):
         );
         """
     )
+
+
+@migrations()
+def transparency_m001_reports(db):
+    # Published transparency reports (issue 22, donoharm/reports.py). `heads` (the chain heads of the runs a
+    # report counted, JSON) is never published: `reports check` uses it to show whether those runs changed.
+    # The instance id names this instance in its reports; made once here, so it stays with the database.
+    import uuid
+
+    db.executescript(
+        """
+        CREATE TABLE reports (
+            id TEXT PRIMARY KEY,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            period_label TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            published_by TEXT NOT NULL,
+            json_sha256 TEXT NOT NULL,
+            pdf_sha256 TEXT NOT NULL,
+            data_sha256 TEXT NOT NULL,
+            heads TEXT NOT NULL,
+            json_path TEXT NOT NULL,
+            pdf_path TEXT NOT NULL
+        );
+        CREATE INDEX reports_by_period ON reports (period_start, period_end);
+        CREATE TABLE instance_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            instance_id TEXT NOT NULL
+        );
+        """
+    )
+    db.execute("INSERT INTO instance_identity (id, instance_id) VALUES (1, ?)", [str(uuid.uuid4())])

@@ -14,6 +14,7 @@ from . import (
     protocols,
     pwa,
     redactions,
+    reports,
     review,
     runs,
     settings,
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(signals.bp)
     app.register_blueprint(operations.bp)
     app.register_blueprint(settings.bp)  # the organisation's settings (issue 19)
+    app.register_blueprint(reports.bp)  # public transparency reports (issue 22)
     from .. import staff
 
     staff.init_app(app)
