@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from . import pdf_text
 from .config import ROOT
 
 STATIC_DIR = ROOT / "static"
@@ -100,6 +101,7 @@ def _base():
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
+    pdf_text.install()  # shaped scripts (Khmer, Thai…) searchable and read aloud as written: see pdf_text
     fonts = FontConfiguration()
     stylesheet = weasyprint.CSS(string=font_face_css(), font_config=fonts, url_fetcher=safe_fetcher())
     return weasyprint, fonts, stylesheet
@@ -117,9 +119,14 @@ def html_to_pdf(html: str, base_url: str | None = None, stylesheets: list | None
 
     `base_url` resolves relative links (default: the project root, so `static/...` works);
     `stylesheets` are extra CSS strings; `options` go to WeasyPrint's `write_pdf`
-    (e.g. `pdf_variant="pdf/a-3b"`, `attachments=[...]`). Whatever the HTML or CSS names, only files
+    (e.g. `pdf_variant="pdf/a-3a"`, `attachments=[...]`). Whatever the HTML or CSS names, only files
     under static/ (and drawn signatures re-encoded here) are ever read: see `safe_fetcher`.
+
+    Every PDF is tagged unless `pdf_tags=False` is passed: headings, lists and tables reach screen readers,
+    the document language and title come from `<html lang>` and `<title>`, and shaped text carries
+    /ActualText (pdf_text), which only tagged output can hold.
     """
+    options.setdefault("pdf_tags", True)
     with _RENDER_LOCK:  # one rendering at a time per process: see _RENDER_LOCK
         weasyprint, fonts, base_css = _base()
         fetcher = safe_fetcher()

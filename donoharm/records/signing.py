@@ -223,9 +223,13 @@ def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, 
     The certificate chain (and, where the CA publishes it and fetching is allowed, revocation information) goes
     into the document security store in the signature's own revision, so the record verifies offline and the
     signature still covers the entire file. With a timestamp authority configured the signature carries its
-    RFC 3161 timestamp; when the authority fails, TimestampError is raised and nothing is signed."""
+    RFC 3161 timestamp; when the authority fails, TimestampError is raised and nothing is signed.
+
+    `box` is the space kept free for the stamp: the stamp goes at its top-right corner, in 9 pt (never below 8),
+    its box sized to its text (signed_pdf.stamp_layout)."""
+    import tzlocal  # pyHanko's own dependency: it dates the stamp in the local zone
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.layout import AxisAlignment, Margins, SimpleBoxLayoutRule
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
@@ -236,13 +240,21 @@ def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, 
 
     PathError = PathBuildingError | PathValidationError  # noqa: N806 (a local alias of two classes)
 
-    from . import timestamps
+    from . import signed_pdf, timestamps
 
     app = current_app._get_current_object() if has_app_context() else None
     if timestamper is CONFIGURED:
         timestamper = timestamps.timestamper(app)
-    style = TextStampStyle(stamp_text=stamp_text, border_width=1,
-                           text_box_style=TextBoxStyle(font=_font_factory(GlyphAccumulatorFactory), font_size=7))
+    # The stamp's text as pyHanko will fill it in (the time to the second it signs), measured to size the box.
+    shown = {"signer": key.signer.subject_name,
+             "ts": datetime.now(tzlocal.get_localzone()).strftime(TextStampStyle.timestamp_format)}
+    size, stamp_text, box = signed_pdf.stamp_layout(stamp_text, shown, box, str(STAMP_FONT))
+    text_style = TextBoxStyle(font=_font_factory(GlyphAccumulatorFactory), font_size=size,
+                              leading=size + signed_pdf.LINE_GAP, box_layout_rule=SimpleBoxLayoutRule(
+                                  x_align=AxisAlignment.ALIGN_MIN, y_align=AxisAlignment.ALIGN_MID,
+                                  margins=Margins(left=signed_pdf.STAMP_MARGIN, right=signed_pdf.STAMP_MARGIN,
+                                                  top=signed_pdf.TOP, bottom=signed_pdf.BOTTOM)))
+    style = TextStampStyle(stamp_text=stamp_text, border_width=1, text_box_style=text_style)
     meta = signers.PdfSignatureMetadata(
         field_name="Signature", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES, reason="Audit record",
         location=organisation_name(app) if app else None,
@@ -251,9 +263,12 @@ def sign_pdf(pdf: bytes, key: SigningKey, stamp_text: str, box: tuple[int, int, 
         dss_settings=DSSContentSettings(placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE,
                                         include_vri=False),
         signer_key_usage=set())  # an organisation's CA may set digitalSignature or nonRepudiation: accept either
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    # The document information and the XMP say the same after signing (PDF/A): see signed_pdf.
+    writer = signed_pdf.consistent_writer_class()(BytesIO(pdf))
+    field = fields.SigFieldSpec("Signature", on_page=0, box=box,
+                                readable_field_name=signed_pdf.alternative_text(stamp_text, shown))
     pdf_signer = signers.PdfSigner(meta, key.signer, timestamper=timestamper, stamp_style=style,
-                                   new_field_spec=fields.SigFieldSpec("Signature", on_page=0, box=box))
+                                   new_field_spec=field)
     out = BytesIO()
     try:
         outside_event_loop(pdf_signer.sign_pdf, writer, output=out)
