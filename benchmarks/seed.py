@@ -140,7 +140,7 @@ def build(runs: int, per_run: int, out: Path) -> None:
 
 def refresh(out: Path) -> None:
     """Bring a cached database up to date: migrations, totals derived from the summary rows, planner statistics."""
-    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench", "PREPARE": True})  # applies migrations added since the build
+    app = create_app({"INSTANCE": out, "SECRET_KEY": "bench", "PREPARE": True})  # migrations added since the build
     db = connect(app.config["DATABASE"])
     try:
         from donoharm.db import summaries as review

@@ -36,7 +36,7 @@ def test_keys_are_never_made_for_the_unconfigured_organisation(tmp_path, monkeyp
     from donoharm.records.signing import signing_key
 
     monkeypatch.delenv("DONOHARM_ORGANISATION", raising=False)
-    app = _start(tmp_path)  # it is prepared and starts, so that /setup can ask for the name (issue 19), but makes no keys
+    app = _start(tmp_path)  # prepared, it starts so that /setup can ask for the name (issue 19), but makes no keys
     assert not (tmp_path / "instance" / "signing.pem").exists()
     with app.app_context(), pytest.raises(ConfigError, match="DONOHARM_ORGANISATION is not set"):
         signing_key(app)

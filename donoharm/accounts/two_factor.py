@@ -33,8 +33,8 @@ from sqlite_utils import Database
 
 from ..db import accounts as accounts_db
 from ..db import transaction
-from ..runs import policy
 from ..db import users as users_db
+from ..runs import policy
 from . import iso, utc_now
 
 STEP_SECONDS = 30

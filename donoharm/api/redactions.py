@@ -16,8 +16,7 @@ from .. import redaction
 from ..db import get_db
 from ..db import records as records_db
 from ..library import get_registry
-from ..runs import EventError
-from ..runs import policy
+from ..runs import EventError, policy
 from .openapi import ERROR, RUN_ID, _json, _ref, register_paths
 from .v1 import json_body, readable_run
 

@@ -20,11 +20,9 @@ from wtforms.validators import DataRequired, Length
 
 from .. import run_service
 from ..auth import roles_required
-from ..db import connect, get_db, transaction
+from ..db import get_db
 from ..db import review as review_db
-from ..db import summaries as summaries_db
 from ..library import get_registry
-from ..run_service import RunError
 from ..runs import EventError, RunState, policy
 from ..runs.state import fold, utc_iso
 from ..text import text_problem, whole_number
