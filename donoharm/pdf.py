@@ -12,6 +12,7 @@ import mimetypes
 import threading
 import warnings
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -34,6 +35,10 @@ _FACES = [
     ("Noto Sans Thai", "NotoSansThai-Bold.ttf", "bold"),
 ]
 FONT_STACK = '"Noto Sans", "Noto Sans Khmer", "Noto Sans Thai", sans-serif'
+
+# Names the way PDFs are made; a cache of made PDFs (handouts) keys on it, so a change in how they are made
+# (tagging and ActualText, November 2026) is not hidden behind files made the old way.
+PIPELINE = f"weasyprint {metadata.version('weasyprint')}; tagged; ActualText for shaped scripts"
 
 
 def font_face_css() -> str:

@@ -171,7 +171,7 @@ def test_the_record_names_the_operation_and_its_sibling_runs(signed_app, api, us
     path.write_bytes(data)
     record = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                             check=True).stdout
-    head = record.split("Red flags")[0]  # near the top, before the red flags
+    head = record.split("Red flags:")[0]  # near the top, before the red flags section
     assert "Operation: OP-TEST-001" in head
     sibling_line = next(line for line in head.splitlines() if "OP-TEST-002" in line)
     assert "immigration-separation 1.0.0" in sibling_line and "acc2" in sibling_line

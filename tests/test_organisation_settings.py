@@ -82,11 +82,14 @@ def test_setup_stores_the_organisation_and_its_records_show_name_zone_paper_and_
     internal = acc.get(f"/runs/{run_id}/record.pdf?profile=internal").data
     text = pdf_text(internal, tmp_path)
     assert ORGANISATION in text and "unconfigured" not in text
-    # Server times in the organisation's zone with the offset; device times as the phone recorded them (UTC).
+    # Times in the organisation's zone with the offset, device and server times labelled (issue 21); the event
+    # log keeps the device times as the phone recorded them (UTC).
     assert re.search(r"issued \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00 \(Europe/Paris\)", text), text[:600]
-    assert re.search(r"Started: device \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00 · server [^·]* \+0[12]:00 "
-                     r"\(Europe/Paris\)", text)
-    assert "Accompanier: Test Accompanier (acc)" in text
+    assert "Device time" in text and "Server received time" in text
+    assert re.search(r"Started\s+Test Accompanier \(acc\)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00\s+"
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00", text), text[:3000]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00 · run\.submitted", text)
+    assert re.search(r"Accompanier\s+Test Accompanier \(acc\)", text)
     assert "Synthetic Supervisor (sup) · approved" in text
     assert page_size_of(internal, tmp_path).startswith("612 x 792 pts")  # Letter, as chosen at setup
 

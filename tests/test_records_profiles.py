@@ -249,7 +249,7 @@ def test_each_profile_names_the_other(world):
 
 def test_the_verify_page_says_which_profile_a_file_is(world):
     page = verify_page(world["app"], world["after"]["shareable"]).get_data(as_text=True)
-    assert "Valid record" in page
+    assert "This is a genuine record" in page
     assert "Profile: shareable — no free text, roles instead of names, small counts hidden" in page
     assert hashlib.sha256(world["after"]["internal"]).hexdigest() in page
     page = verify_page(world["app"], world["after"]["internal"]).get_data(as_text=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, request
 
 from ..db import get_db
+from ..library import get_registry
 from ..records import signing_key, verify_pdf
+from ..records.verdicts import OUTCOMES, protocol_title, verdict_json
 from ..records.verify import MAX_BYTES
 from .errors import api_error, rate_limited
 from .openapi import RATE_LIMITED, register_paths
@@ -46,6 +48,22 @@ VERDICT_SCHEMA = {
         "redacted_at": {"type": ["string", "null"], "format": "date-time", "description": "set when a redaction "
                         "superseded this record (it held a text removed since): copies of the file should be "
                         "destroyed; the record stays genuine and `valid`"},
+        "verdict": {"enum": list(OUTCOMES), "description": "the one verdict a reader needs first: genuine, "
+                    "superseded_by_redaction or superseded (all three `valid`), else why not: not_a_record, damaged, "
+                    "changed (after signing), not_signed_here (not this organisation's certificate), "
+                    "added_after_signing, not_issued_here, problem (see `problems`)"},
+        "summary": {"type": "string", "description": "that verdict as one plain English sentence, e.g. 'This "
+                    "file was changed after it was signed.'"},
+        "label": {"type": ["string", "null"], "description": "the run's operation label, as the record's "
+                  "embedded audit-record.json says (trust it only when `valid`)"},
+        "protocol_id": {"type": ["string", "null"], "description": "the protocol the run followed, as the file "
+                        "says"},
+        "protocol_version": {"type": ["string", "null"]},
+        "protocol_title": {"type": ["string", "null"], "description": "that protocol version's title, when this "
+                           "server knows it"},
+        "run_status": {"type": ["string", "null"], "description": "the run's status when the record was issued "
+                       "(submitted, returned, approved, follow_up, closed…), as the file says"},
+        "mode": {"type": ["string", "null"], "description": "live or practice, as the file says"},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
 }
@@ -63,9 +81,10 @@ def verify():
     if not data:
         return api_error(400, "empty_body", "send the PDF file as the request body")
     verdict = verify_pdf(data, signing_key(), get_db())
+    found = verdict_json(verdict, protocol_title(verdict, get_registry()))
     if not data.startswith(b"%PDF-"):
-        return api_error(422, "not_pdf", "the body is not a PDF file", verdict.to_json())
-    return jsonify(verdict.to_json()), 200
+        return api_error(422, "not_pdf", "the body is not a PDF file", found)
+    return jsonify(found), 200
 
 
 PATHS = {

@@ -28,11 +28,16 @@ def records_cli() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(file: Path) -> None:
     """Verify a record PDF: signatures, signer, changes after signing, match with an issued record."""
+    from flask_babel import force_locale
+
     from ..db import get_db
+    from .verdicts import outcome, sentence
 
     data = file.read_bytes() if file.stat().st_size <= MAX_BYTES else b"\0" * (MAX_BYTES + 1)
     verdict = verify_pdf(data, signing_key(), get_db())
     click.echo(f"{file}: {'VALID' if verdict.valid else 'NOT VALID'}")
+    with force_locale("en"):  # the one verdict first, as on /verify; the command speaks English throughout
+        click.echo(f"  {sentence(outcome(verdict))}")
     for label, value in (("signatures intact", verdict.intact), ("signed by this organisation", verdict.trusted),
                          ("nothing added after signing", verdict.unmodified),
                          ("matches a record issued here", verdict.matches_record)):

@@ -19,7 +19,9 @@ from .profiles import Disclosure
 ATTACHMENT_NAME = "audit-record.json"
 PAGE_SIZES = {"A4": (595, 842), "LETTER": (612, 792)}
 MARGIN_MM = 14
-STAMP_W, STAMP_H = 190, 58  # points; the template keeps this corner of page 1 free
+# Points; the template keeps this corner of page 1 free. Wide enough for "Record <uuid>" at 9 pt (212 pt for the
+# widest of 20,000 random ids), high enough for four lines; the stamp is sized to its text inside it (signed_pdf).
+STAMP_W, STAMP_H = 225, 58
 
 
 def page_size() -> str:
@@ -30,7 +32,8 @@ def page_size() -> str:
 
 
 def stamp_box(size: str) -> tuple[int, int, int, int]:
-    """Where the visible signature goes: the top-right corner inside the page margin (PDF points)."""
+    """The space kept for the visible signature: the top-right corner inside the page margin (PDF points).
+    sign_pdf draws the stamp at this corner, its box sized to its text (at least 8 pt)."""
     width, height = PAGE_SIZES[size]
     margin = round(MARGIN_MM * 72 / 25.4)
     return (width - margin - STAMP_W, height - margin - STAMP_H, width - margin, height - margin)
@@ -68,6 +71,47 @@ def zoned_when(iso: str | None, zone: str) -> str:
     return f"{_readable(in_zone(moment, zone))} ({zone})"
 
 
+def local_when(iso: str | None, zone: str) -> str:
+    """A moment in the organisation's zone with its offset but not the zone's name (a table column or the
+    record's note on times names it once): '2026-01-01 22:30:00 +01:00'."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return _readable(in_zone(moment, zone) if moment.tzinfo else moment)
+
+
+def zone_offset(zone: str, at: str) -> str:
+    """The zone's offset from UTC at a moment, as 'UTC+07:00' (the record names it beside the zone)."""
+    offset = in_zone(datetime.fromisoformat(at.replace("Z", "+00:00")), zone).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def status_history(run: dict, state: RunState) -> list[dict]:
+    """The run's changes of status in the order the server received them, each with the device's time and the
+    server's: started, every submission (numbered when there are several), every return and approval."""
+    submissions = len(state.submissions)
+    moments = [{"kind": "started", "at": run.get("created_at"), "received_at": run.get("received_at"),
+                "actor": run.get("created_by")}]
+    moments += [{"kind": "submitted", "at": s.get("at"), "received_at": s.get("received_at"), "actor": s.get("actor"),
+                 "number": n, "of": submissions} for n, s in enumerate(state.submissions, 1)]
+    moments += [{"kind": r["decision"], "at": r.get("at"), "received_at": r.get("received_at"),
+                 "actor": r.get("actor")} for r in state.reviews]
+    return sorted(moments, key=lambda m: (m["received_at"] or m["at"] or ""))
+
+
+def notes_by_step(state: RunState, protocol: Protocol) -> dict[str | None, list[dict]]:
+    """The run's notes grouped by the step they are about; None holds those about the whole run (or a step the
+    protocol does not have), shown in a section of their own."""
+    grouped: dict[str | None, list[dict]] = {}
+    for note in state.notes:
+        step = note.get("step") if note.get("step") and protocol.step(note["step"]) else None
+        grouped.setdefault(step, []).append(note)
+    return grouped
+
+
 def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
     """The run's follow-ups as the record shows them: each also says whether it was overdue when issued."""
     issued = datetime.fromisoformat(issued_at.replace("Z", "+00:00"))
@@ -90,18 +134,23 @@ def record_html(record_id: str, issued_at: str, reason: str, run: dict, protocol
     def when(iso: str | None) -> str:  # a server time (received, issued, computed): the organisation's zone
         return zoned_when(iso, zone)
 
+    def in_zone_when(iso: str | None) -> str:  # any time in a table: the zone is named once, the offset each time
+        return local_when(iso, zone)
+
     def item_when(item: dict) -> str:  # a review, redaction or acknowledgement: when the server received it
         if item.get("received_at"):
-            return when(item["received_at"])
-        return _("device %(time)s", time=device_when(item.get("at"))) if item.get("at") else ""
+            return in_zone_when(item["received_at"])
+        return _("device %(time)s", time=in_zone_when(item.get("at"))) if item.get("at") else ""
 
     # The record's labels follow the run's language too, whoever's request issues it (e.g. a supervisor's).
     with force_locale(supported(texts.language) or DEFAULT_LANGUAGE):
         profile_word = _("shareable") if disclosure.shareable else _("internal")
         return render_template(
             "records/record.html", record_id=record_id, issued_at=issued_at, reason=reason, run=run,
-            protocol=texts, state=state, events=events, when=when, device_when=device_when, item_when=item_when,
-            time_zone=zone, organisation=organisation_name(), page_size=page_size(), margin_mm=MARGIN_MM,
+            protocol=texts, state=state, events=events, when=when, device_when=in_zone_when, item_when=item_when,
+            recorded_when=device_when, time_zone=zone, zone_offset=zone_offset(zone, issued_at),
+            history=status_history(run, state), step_notes=notes_by_step(state, texts),
+            organisation=organisation_name(), page_size=page_size(), margin_mm=MARGIN_MM,
             stamp_w_mm=STAMP_W * 25.4 / 72, stamp_h_mm=STAMP_H * 25.4 / 72, signature_image=signature_image,
             practice=run["mode"] == "practice", follow_ups=follow_ups_at(state, issued_at), operation=operation,
             disclosure=disclosure, pair=pair, profile_word=profile_word,
@@ -113,9 +162,10 @@ def record_pdf(html: str, document: dict) -> bytes:
     data = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
     attached = attachment(data, ATTACHMENT_NAME, description="The run, its events and state as JSON",
                           relationship="Data")
-    # PDF/A-3b as WeasyPrint writes it (embedded fonts, sRGB output intent, XMP, the JSON as an associated
-    # file); signing later changes the Producer, so the signed file is not claimed conformant (see README).
-    return html_to_pdf(html, attachments=[attached], pdf_variant="pdf/a-3b")
+    # PDF/A-3a as WeasyPrint writes it: PDF/A-3 (embedded fonts, sRGB output intent, XMP, the JSON as an
+    # associated file) with tags (structure tree, document language, title) and /ActualText for shaped scripts
+    # (pdf_text). Signing keeps the metadata consistent (signing.ConsistentMetadataWriter); see README.
+    return html_to_pdf(html, attachments=[attached], pdf_variant="pdf/a-3a")
 
 
 def signature_image_of(state: RunState) -> str | None:

@@ -63,6 +63,13 @@ class Verdict:
     other_profile_record_id: str | None = None  # the other profile of the same issue, from the records table
     other_profile_sha256: str | None = None
     redacted_at: str | None = None  # superseded by a redaction then: it held a text removed since
+    # What the record's embedded run says (audit-record.json), shown for a genuine record only (issue 21).
+    label: str | None = None
+    protocol_id: str | None = None
+    protocol_version: str | None = None
+    run_status: str | None = None  # the run's status when this record was issued
+    mode: str | None = None
+    readable: bool = True  # False: the file could not be read as a signed PDF at all
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -78,7 +85,8 @@ class Verdict:
                 "timestamped_at": self.timestamped_at, "timestamp_authority": self.timestamp_authority,
                 "profile": self.profile, "other_profile_record_id": self.other_profile_record_id,
                 "other_profile_sha256": self.other_profile_sha256, "redacted_at": self.redacted_at,
-                "problems": self.problems}
+                "label": self.label, "protocol_id": self.protocol_id, "protocol_version": self.protocol_version,
+                "run_status": self.run_status, "mode": self.mode, "problems": self.problems}
 
 
 def embedded_record(reader) -> dict | None:
@@ -157,13 +165,16 @@ def verify_pdf(data: bytes, key: SigningKey, db: Database | None = None, tsa_roo
             _check(data, key, verdict, tsa_roots)
         except TooCostly as error:
             verdict.intact = verdict.trusted = verdict.unmodified = False
+            verdict.readable = False
             verdict.problems.append(f"the file is not a record this server could have issued: {error}")
         except PdfDecodeLimitError:
             verdict.intact = verdict.trusted = verdict.unmodified = False
+            verdict.readable = False
             verdict.problems.append("the file is not a record this server could have issued: its compressed "
                                     "content expands to more data than a record holds")
         except Exception as error:  # a broken file must give a verdict, never a 500
             verdict.intact = verdict.trusted = verdict.unmodified = False
+            verdict.readable = False
             verdict.problems.append(f"the file could not be read as a signed PDF ({type(error).__name__})")
         finally:
             for q, level in zip(quiet, levels, strict=True):
@@ -252,7 +263,8 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict, tsa_roots: list) -> N
                     made > root.retired_at + TOLERANCE:
                 verdict.problems.append(f"the signature chains to a root certificate this organisation retired on "
                                         f"{root.retired_at:%Y-%m-%d}, but it was made later ({made:%Y-%m-%d})")
-    verdict.intact, verdict.trusted, verdict.unmodified = intact, trusted, unmodified
+    # A signature that does not match the file says nothing about what was added after it: never "unmodified".
+    verdict.intact, verdict.trusted, verdict.unmodified = intact, trusted, intact and unmodified
     if not intact:
         verdict.problems.append("a signature does not match the file: it was changed after signing")
     elif not trusted:
@@ -271,9 +283,16 @@ def _check(data: bytes, key: SigningKey, verdict: Verdict, tsa_roots: list) -> N
         return
     run = document.get("run") or {}
     verdict.run_id, verdict.head_hash = run.get("id"), run.get("head_hash")
+    verdict.label, verdict.protocol_id, verdict.protocol_version, verdict.run_status, verdict.mode = (
+        _text(run.get(key)) for key in ("label", "protocol_id", "protocol_version", "status", "mode"))
     disclosure = document.get("disclosure")
     profile = disclosure.get("profile") if isinstance(disclosure, dict) else INTERNAL  # records before profiles
     verdict.profile = profile if profile in PROFILES else None
+
+
+def _text(value: Any) -> str | None:
+    """A string from the embedded document, or None (a hand-made attachment may hold anything)."""
+    return value[:200] if isinstance(value, str) else None
 
 
 TOLERANCE = timedelta(minutes=5)  # clocks of the signing server and of the timestamp authority differ a little

@@ -17,13 +17,14 @@ from pathlib import Path
 import segno
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import format_date
+from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.sansio.utils import host_is_trusted
 
 from ..config import LOOPBACK_HOSTS, ROOT, write_private
 from ..db import get_db
 from ..library import get_registry, original_yaml
-from ..pdf import html_to_pdf
+from ..pdf import PIPELINE, html_to_pdf
 from ..protocols import Protocol
 from ..protocols.diff import compare as compare_versions
 from ..rate_limit import retry_after
@@ -86,7 +87,7 @@ def cache_dir() -> Path:
 
 def cached_pdf(html: str) -> bytes:
     """The PDF of a handout's HTML, from the cache when the same HTML was rendered before."""
-    key = hashlib.sha256(f"{PRINT_CSS}\0{html}".encode()).hexdigest()
+    key = hashlib.sha256(f"{PIPELINE}\0{PRINT_CSS}\0{html}".encode()).hexdigest()
     folder = cache_dir()
     path = folder / f"{key}.pdf"
     try:
@@ -113,7 +114,7 @@ def prune(folder: Path) -> None:
             made.append((path.stat().st_mtime, path))
         except FileNotFoundError:  # another worker pruned it first
             pass
-    for _, old in sorted(made)[:-CACHE_FILES]:
+    for _made_at, old in sorted(made)[:-CACHE_FILES]:
         old.unlink(missing_ok=True)
 
 
@@ -127,13 +128,23 @@ def printed_at() -> str:
     return format_date(format="medium")
 
 
+HANDOUT_FORMATS = ("a4", "a5")  # A5: a pocket booklet (print as a booklet on A4 and fold)
+
+
 @bp.get("/protocols/<protocol_id>/<version>/handout.pdf")
 def handout(protocol_id: str, version: str):
-    """A printable handout: the checklist with guidance and sources, for training sessions."""
+    """A printable handout: the checklist with guidance and sources, for training sessions; ?format=a5 for an
+    A5 pocket booklet (the default is A4)."""
     protocol = version_or_404(protocol_id, version)
+    paper = request.args.get("format", "a4").strip().lower() or "a4"
+    if paper not in HANDOUT_FORMATS:
+        return render_template("error.html", code=400, title=_("No such handout format"), advice=_(
+            "The format “%(format)s” is not offered: choose a4 (the default) or a5 (a pocket booklet).",
+            format=request.args["format"][:20])), 400
     html = render_template("protocols/handout_pdf.html", protocol=protocol, kind_labels=KIND_LABELS,
-                           printed_at=printed_at())
-    return pdf_response(html, f"{protocol.id}-{protocol.version}-handout.pdf")
+                           printed_at=printed_at(), paper=paper)
+    suffix = "-a5" if paper == "a5" else ""
+    return pdf_response(html, f"{protocol.id}-{protocol.version}-handout{suffix}.pdf")
 
 
 @bp.get("/protocols/<protocol_id>/changes.pdf")

@@ -17,6 +17,7 @@ from ..records import current_record, signing_key, verify_pdf
 from ..records.issuing import in_profile, record_path
 from ..records.profiles import INTERNAL, PROFILES
 from ..records.timestamps import TimestampError
+from ..records.verdicts import outcome, protocol_title, sentence
 from ..records.verify import MAX_BYTES
 from ..run_service import RunError
 from ..text import safe_filename
@@ -142,8 +143,13 @@ def verify():
 def _verify_page(form, verdict, **extra):
     """The /verify page: the form, a verdict if any, and every root certificate records may chain to."""
     key = signing_key()
+    found = {}
+    if verdict is not None:  # the one sentence first, then what the record is (issue 21)
+        code = outcome(verdict)
+        found = {"outcome": code, "sentence": sentence(code), "protocol_title": protocol_title(verdict,
+                                                                                                get_registry())}
     return render_template("records/verify.html", form=form, verdict=verdict, fingerprint=key.root_fingerprint,
-                           subject=key.subject, roots=key.roots, **extra)
+                           subject=key.subject, roots=key.roots, **found, **extra)
 
 
 @bp.get("/verify/root.pem")
