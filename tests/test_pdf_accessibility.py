@@ -224,3 +224,17 @@ def test_a_long_signer_name_wraps_between_words_and_never_goes_below_8_pt():
     assert " ".join(lines[:-2]) == f"Signed by {name}"  # broken only between words, nothing lost
     assert all(signed_pdf.text_width(line, size, str(STAMP_FONT)) <= box[2] - box[0] for line in lines)
     assert box[2:] == reserved[2:]
+
+
+def test_the_stamp_dates_the_signature_in_the_organisations_zone_with_its_offset(signed_app, api):
+    """Every time of a record is the organisation's, with its offset: the stamp's too (pyHanko's own date would
+    be the server's local zone)."""
+    from donoharm.db import connect
+    from donoharm.db import settings as settings_db
+
+    db = connect(signed_app.config["DATABASE"])
+    settings_db.save_settings(db, "Test Organisation", "Asia/Phnom_Penh", "A4", None)
+    db.conn.close()
+    data, _texts = signed_record(signed_app, api, "es", protocol_id="immigration-separation")
+    _rect, _sizes, lines = stamp_of(data)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00 \(Asia/Phnom_Penh\)", lines[1]), lines

@@ -16,9 +16,10 @@ from ..config import write_atomically
 from ..db import records as records_db
 from ..db import transaction
 from ..db import users as users_db
+from ..organisation import time_zone
 from ..protocols import Registry
 from .profiles import INTERNAL, SHAREABLE, Disclosure, shareable_document
-from .render import page_size, record_html, record_pdf, signature_image_of, stamp_box
+from .render import page_size, record_html, record_pdf, signature_image_of, stamp_box, zoned_when
 from .signing import sign_pdf, signing_key
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,10 @@ def issue_record(db: Database, registry: Registry, run_id: str, reason: str) -> 
 
 def _signed(key, record_id: str, html: str, document: dict) -> bytes:
     pdf = record_pdf(html, document)
-    # The stamp text is a %-template for pyHanko (%(ts)s is the signing time): escape the organisation's name.
-    stamp = f"Signed by {key.subject.replace('%', '%%')}\n%(ts)s\nRecord {record_id}"
+    # The stamp text is a %-template for pyHanko: escape what we fill in. The time is the organisation's (pyHanko's
+    # own %(ts)s would be the server's local zone), with its offset, as every other time of the record.
+    signed = zoned_when(run_service.utc_now(), time_zone())
+    stamp = f"Signed by {key.subject}\n{signed}\nRecord {record_id}".replace("%", "%%")
     return sign_pdf(pdf, key, stamp, stamp_box(page_size()))
 
 
