@@ -37,19 +37,19 @@ def requested(payload: dict[str, Any], mode: str) -> WantedOperation | None:
     if operation_id is None and opened is None:
         return None
     if operation_id is not None and opened is not None:
-        raise RunError(422, "invalid_operation", "give operation_id to join an operation or operation to open "
+        raise RunError("invalid", "invalid_operation", "give operation_id to join an operation or operation to open "
                        "one, not both")
     # An operation is a real one: a practice run in it would sit in a live run's signed record.
     if mode == "practice":
-        raise RunError(422, "practice_operation", "practice runs are not part of an operation; leave out "
+        raise RunError("invalid", "practice_operation", "practice runs are not part of an operation; leave out "
                        "operation_id and operation")
     if operation_id is not None:
         if not is_uuid(operation_id):
-            raise RunError(422, "invalid_operation", "operation_id must be the id (a UUID) of an operation "
+            raise RunError("invalid", "invalid_operation", "operation_id must be the id (a UUID) of an operation "
                            "started the same day", {"operation_id": operation_id})
         return WantedOperation(operation_id.lower())
     if not isinstance(opened, dict) or not is_uuid(opened.get("id")):
-        raise RunError(422, "invalid_operation", "operation must be {\"id\": a UUID made on the device, "
+        raise RunError("invalid", "invalid_operation", "operation must be {\"id\": a UUID made on the device, "
                        "\"label\": the operation's label}")
     label = checked_label(opened.get("label"), "invalid_operation_label", "the operation's label")
     return WantedOperation(opened["id"].lower(), label)
@@ -64,16 +64,16 @@ def attach(db: Database, wanted: WantedOperation, run_created_at: str, actor_id:
     found = operations_db.get_operation(db, wanted.id)
     if found is None:
         if wanted.label is None:
-            raise RunError(422, "unknown_operation", "no operation has this id; join an operation started today "
+            raise RunError("invalid", "unknown_operation", "no operation has this id; join an operation started today "
                            "or open a new one", {"operation_id": wanted.id})
         operations_db.insert_operation(db, {"id": wanted.id, "label": wanted.label, "day": day,
                                             "created_at": utc_now()}, actor_id)
         return wanted.id
     if wanted.label is not None and found["label"] != wanted.label:
-        raise RunError(409, "operation_exists", "a different operation already has this id",
+        raise RunError("conflict", "operation_exists", "a different operation already has this id",
                        {"operation_id": wanted.id})
     if found["day"] != day:
-        raise RunError(422, "operation_other_day", f"operation {found['label']} was started on {found['day']}; "
+        raise RunError("invalid", "operation_other_day", f"operation {found['label']} was started on {found['day']}; "
                        f"a run started on {day} can only join an operation started that day",
                        {"operation_id": wanted.id, "operation_day": found["day"], "run_day": day})
     return found["id"]

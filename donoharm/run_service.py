@@ -36,11 +36,11 @@ chain_guard = ChainGuard()
 
 
 class RunError(EventError):
-    """A run could not be created or found; status is the HTTP status it maps to."""
+    """A run could not be created, found or changed; `kind` (runs.events.ERROR_KINDS) says what sort of refusal,
+    and the API alone turns kinds into HTTP statuses (api/errors.py)."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None):
-        super().__init__(code, message, details)
-        self.status = status
+    def __init__(self, kind: str, code: str, message: str, details: Any = None):
+        super().__init__(code, message, details, kind=kind)
 
 
 @dataclass
@@ -59,7 +59,7 @@ def protocol_of(registry: Registry, run: dict[str, Any]) -> Protocol:
     """The exact protocol version a run pinned, checked against its hash."""
     protocol = registry.get(run["protocol_id"], run["protocol_version"])
     if protocol is None or protocol.sha256 != run["protocol_sha256"]:
-        raise RunError(409, "protocol_unavailable",
+        raise RunError("conflict", "protocol_unavailable",
                        f"protocol {run['protocol_id']} {run['protocol_version']} with the pinned hash "
                        "is not available on this server")
     return protocol
@@ -69,7 +69,7 @@ def load_run(db: Database, run_id: str) -> dict[str, Any]:
     """A run by id, or a 404 RunError."""
     run = runs_db.get_run(db, run_id) if is_uuid(run_id) else None
     if run is None:
-        raise RunError(404, "not_found", "no such run")
+        raise RunError("not_found", "not_found", "no such run")
     return run
 
 
@@ -80,7 +80,7 @@ def run_state(db: Database, registry: Registry, run: dict[str, Any]) -> tuple[Ru
     and its state carries the fault (pages and the API say so; appends and records are refused)."""
     snapshot, events = runs_db.run_with_events(db, run["id"])
     if snapshot is None:  # deleted since it was loaded (practice-run retention)
-        raise RunError(404, "not_found", "no such run")
+        raise RunError("not_found", "not_found", "no such run")
     protocol = protocol_of(registry, run)
     fault = chain_guard.check(snapshot, events)
     trusted = events if fault is None else events[:max(fault.seq - 1, 0)]
@@ -111,7 +111,7 @@ def refuse_if_faulty(run_id: str, state: RunState) -> None:
     """Nothing is added to, or signed for, a run whose stored history was changed outside the app."""
     fault = state.integrity_fault
     if fault is not None:
-        raise RunError(409, "integrity_fault",
+        raise RunError("conflict", "integrity_fault",
                        f"the stored history of this run was changed outside the app (first bad event: "
                        f"{fault.seq}; {fault.problem}); nothing can be added or signed until an "
                        "administrator has dealt with it", {"run": run_id, **fault.to_json()})
@@ -119,19 +119,19 @@ def refuse_if_faulty(run_id: str, state: RunState) -> None:
 
 def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> tuple[Protocol, str, str, str, str]:
     if not isinstance(payload, dict):
-        raise RunError(400, "invalid_body", "the body must be a JSON object")
+        raise RunError("malformed", "invalid_body", "the body must be a JSON object")
     protocol = registry.get(str(payload.get("protocol_id")), str(payload.get("protocol_version")))
     if protocol is None:
-        raise RunError(422, "unknown_protocol", "no such protocol version",
+        raise RunError("invalid", "unknown_protocol", "no such protocol version",
                        {"protocol_id": payload.get("protocol_id"),
                         "protocol_version": payload.get("protocol_version")})
     label = checked_label(payload.get("label"))
     mode = payload.get("mode", "live")
     if mode not in ("live", "practice"):
-        raise RunError(422, "invalid_mode", "mode is 'live' or 'practice'")
+        raise RunError("invalid", "invalid_mode", "mode is 'live' or 'practice'")
     language = payload.get("language") or protocol.language
     if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
-        raise RunError(422, "invalid_language", "language must be a language tag such as en")
+        raise RunError("invalid", "invalid_language", "language must be a language tag such as en")
     created_at = _optional_time(payload, "created_at", clock) or utc_now()
     return protocol, label, mode, language, created_at
 
@@ -142,15 +142,15 @@ def checked_label(label: Any, code: str = "invalid_label", what: str = "the labe
     One line of printable text of at most LABEL_LIMIT characters, such as OP-2026-014, matching the organisation's
     label pattern (labels.py): never a person's name. Refused in the plain words of the rule, with the pattern."""
     if not isinstance(label, str) or not label.strip():
-        raise RunError(422, code, "give the operation a label, e.g. OP-2026-014 (never a person's name)")
+        raise RunError("invalid", code, "give the operation a label, e.g. OP-2026-014 (never a person's name)")
     if len(label.strip()) > LABEL_LIMIT:
-        raise RunError(422, code, f"{what} is longer than {LABEL_LIMIT} characters")
+        raise RunError("invalid", code, f"{what} is longer than {LABEL_LIMIT} characters")
     problem = text_problem(label)
     if problem:
-        raise RunError(422, code, f"{what} cannot be stored: {problem}")
+        raise RunError("invalid", code, f"{what} cannot be stored: {problem}")
     rule = labels.current_rule()
     if not rule.allows(label.strip()):
-        raise RunError(422, code, rule.hint(), {"pattern": rule.pattern})
+        raise RunError("invalid", code, rule.hint(), {"pattern": rule.pattern})
     return label.strip()
 
 
@@ -161,7 +161,7 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
     from . import operations  # here: it imports this module (RunError, the label rule)
 
     if not is_uuid(run_id):
-        raise RunError(400, "invalid_id", "the run id must be a UUID made on the device")
+        raise RunError("malformed", "invalid_id", "the run id must be a UUID made on the device")
     protocol, label, mode, language, created_at = _run_fields(payload, registry, clock)
     listed_at = _optional_time(payload, "versions_listed_at", clock)
     wanted = operations.requested(payload, mode)
@@ -172,10 +172,10 @@ def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor
                     and existing["protocol_version"] == protocol.version and existing["label"] == label
                     and existing["mode"] == mode and existing["operation_id"] == (wanted.id if wanted else None))
             if not same:
-                raise RunError(409, "run_exists", "a different run already has this id")
+                raise RunError("conflict", "run_exists", "a different run already has this id")
             return existing, False
         if registry.is_retired(protocol) and not _chosen_before_retirement(db, protocol, created_at, listed_at):
-            raise RunError(422, "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
+            raise RunError("invalid", "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
                            "start the run on the current version")
         run = {"id": run_id, "protocol_id": protocol.id, "protocol_version": protocol.version,
                "protocol_sha256": protocol.sha256, "label": label, "mode": mode, "language": language,
@@ -195,7 +195,7 @@ def _optional_time(payload: dict[str, Any], key: str, clock: DeviceClock | None)
     try:
         return parse_time(value, clock, name=key)
     except EventError as error:
-        raise RunError(422, "invalid_time", error.message, error.details) from None
+        raise RunError("invalid", "invalid_time", error.message, error.details) from None
 
 
 def _chosen_before_retirement(db: Database, protocol: Protocol, created_at: str, listed_at: str | None) -> bool:
@@ -217,15 +217,15 @@ def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any
                   actor: Actor, clock: DeviceClock | None = None) -> AppendResult:
     """Validate and append a batch of events to a run, all or nothing; replays are acknowledged."""
     if not isinstance(raw_events, list):
-        raise RunError(400, "invalid_body", "'events' must be a list")
+        raise RunError("malformed", "invalid_body", "'events' must be a list")
     if len(raw_events) > MAX_EVENTS_PER_BATCH:
-        raise RunError(422, "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
+        raise RunError("invalid", "too_many_events", f"send at most {MAX_EVENTS_PER_BATCH} events per batch")
     for _attempt in range(20):
         try:
             return _append_once(db, registry, run_id, raw_events, actor, clock)
         except _StaleRun:
             continue
-    raise RunError(409, "busy", "the run is changing too fast; send the events again")
+    raise RunError("conflict", "busy", "the run is changing too fast; send the events again")
 
 
 def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list, actor: Actor,

@@ -318,6 +318,6 @@ def test_a_run_deleted_while_it_is_read_is_not_found_not_a_fault(app, users, mon
     monkeypatch.setattr(runs_module, "run_with_events", lambda db, wanted: (None, []))  # purged meanwhile
     with app.app_context(), pytest.raises(RunError) as raised:
         run_service.run_state(db, get_registry(), run)
-    assert raised.value.status == 404
+    assert raised.value.kind == "not_found"
     assert db.execute("SELECT count(*) FROM integrity_faults").fetchone()[0] == 0
     db.conn.close()

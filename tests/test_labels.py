@@ -59,7 +59,7 @@ def test_the_default_rule_accepts_codes(app, label):
 def test_the_default_rule_refuses_names_spaces_and_labels_without_a_digit(app, label):
     with app.app_context(), pytest.raises(RunError) as refused:
         checked_label(label)
-    assert refused.value.status == 422 and refused.value.code == "invalid_label"
+    assert refused.value.kind == "invalid" and refused.value.code == "invalid_label"
     assert refused.value.message == DEFAULT_HINT
     assert refused.value.details == {"pattern": DEFAULT_PATTERN}
 

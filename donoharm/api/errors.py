@@ -11,6 +11,10 @@ from werkzeug.exceptions import HTTPException
 from ..runs import EventError
 
 
+# Every refusal of the core and services has a kind (runs.events.ERROR_KINDS); this table alone maps it to HTTP.
+HTTP_STATUS = {"malformed": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 422}
+
+
 def api_error(status: int, code: str, message: str, details: Any = None):
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
@@ -58,12 +62,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(EventError)
     def event_error(error: EventError):
-        # 409: the run's status refuses the change (follow_up_only: approved, only follow-up steps stay open);
-        # 422 for the rest, red_flags_unacknowledged included (details.flags lists the flags not acknowledged).
-        status = getattr(error, "status", None) or (403 if error.code in ("forbidden", "four_eyes") else
-                                                   409 if error.code in ("run_locked", "run_submitted",
-                                                                         "id_conflict", "id_in_use",
-                                                                         "not_submitted", "follow_up_only",
-                                                                         "already_redacted", "not_redactable")
-                                                   else 422)
+        # The one place a refusal's kind becomes an HTTP status (red_flags_unacknowledged is "invalid": 422,
+        # its details.flags list the flags not acknowledged).
+        status = HTTP_STATUS[error.kind]
         return api_error(status, error.code, error.message, error.details)

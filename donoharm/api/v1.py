@@ -25,10 +25,10 @@ def json_body() -> dict:
     """The request's JSON object, or a 400 error."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise RunError(400, "invalid_body", "the body must be a JSON object")
+        raise RunError("malformed", "invalid_body", "the body must be a JSON object")
     where = first_invalid_unicode(data)
     if where:  # e.g. "\ud800": JSON can escape it, but it is not text and no database can store it
-        raise RunError(422, "invalid_unicode", f"'{where}' is not valid Unicode text (a lone surrogate)",
+        raise RunError("invalid", "invalid_unicode", f"'{where}' is not valid Unicode text (a lone surrogate)",
                        {"field": where})
     return data
 
@@ -37,7 +37,7 @@ def readable_run(run_id: str) -> dict:
     """A run the current user may read; others' runs look like missing ones."""
     run = run_service.load_run(get_db(), run_id)
     if not policy.may_read_run(current_user.id, current_user.role, run):
-        raise RunError(404, "not_found", "no such run")
+        raise RunError("not_found", "not_found", "no such run")
     return run
 
 
@@ -104,7 +104,7 @@ def put_run(run_id: str):
     run, created = run_service.start_run(get_db(), get_registry(), run_id, json_body(),
                                          current_user.actor, current_user.id, clock=device_clock())
     if not created and run["creator_id"] != current_user.id:
-        raise RunError(409, "run_exists", "a different run already has this id")
+        raise RunError("conflict", "run_exists", "a different run already has this id")
     return jsonify(run_json(run)), 201 if created else 200
 
 

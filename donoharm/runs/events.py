@@ -59,15 +59,32 @@ class Actor:
     role: str
 
 
-class EventError(Exception):
-    """An event was refused; code is machine-readable, message is for the user."""
+# What kind of refusal each code is (the API maps kinds to HTTP statuses in one table, api/errors.py): the
+# actor may not do this; the run's state refuses it now; anything else is an event that is not valid.
+FORBIDDEN_CODES = ("forbidden", "four_eyes")
+CONFLICT_CODES = ("run_locked", "run_submitted", "id_conflict", "id_in_use", "not_submitted", "follow_up_only",
+                  "already_redacted", "not_redactable")
+ERROR_KINDS = ("malformed", "forbidden", "not_found", "conflict", "invalid")
 
-    def __init__(self, code: str, message: str, details: Any = None, index: int | None = None):
+
+def kind_of(code: str) -> str:
+    """The kind of refusal an event error code is."""
+    return "forbidden" if code in FORBIDDEN_CODES else "conflict" if code in CONFLICT_CODES else "invalid"
+
+
+class EventError(Exception):
+    """An event was refused; code is machine-readable, message is for the user, kind says what sort of refusal
+    (one of ERROR_KINDS; from the code unless given)."""
+
+    def __init__(self, code: str, message: str, details: Any = None, index: int | None = None,
+                 kind: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
         self.index = index
+        self.kind = kind or kind_of(code)
+        assert self.kind in ERROR_KINDS, self.kind
 
 
 @dataclass

@@ -53,7 +53,7 @@ def add_operation(form: StartRunForm, payload: dict[str, Any]) -> None:
     if not (payload["label"] or "").strip():
         chosen = operations.find(get_db(), form.operation_id.data)
         if chosen is None:  # said of the operation, not of the blank label
-            raise RunError(422, "unknown_operation", "no operation has this id")
+            raise RunError("invalid", "unknown_operation", "no operation has this id")
         payload["label"] = chosen["label"]
 
 
