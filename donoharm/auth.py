@@ -1,14 +1,14 @@
-"""Sign-in, sign-out, first-administrator setup, throttling and role checks."""
+"""Sign-in, sign-out, the first-administrator setup page, throttling and role checks (the one-time setup link:
+accounts/setup.py)."""
 from __future__ import annotations
 
 import hashlib
 import math
-import os
 import secrets
 import sys
 import time
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache, wraps
 from urllib.parse import unquote, urlsplit
 
@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .account_forms import SignInCodeForm
 from .accounts import two_factor
 from .accounts.audit import record as audit
-from .db import connect, get_db, transaction
+from .db import get_db, transaction
 from .db import settings as settings_db
 from .db import users as users_db
 from .forms import LoginForm, SetupForm
@@ -410,69 +410,6 @@ def setup():
     return render_template("auth/setup.html", form=form)
 
 
-def new_setup_link(database: str) -> str | None:
-    """Store a new one-time setup token and return its link path, or None if an administrator exists."""
-    db = connect(database)
-    try:
-        if users_db.count_active_admins(db):
-            return None
-        token = secrets.token_urlsafe(24)
-        users_db.add_setup_token(db, _token_hash(token))
-        return f"/setup?token={token}"
-    finally:
-        db.conn.close()
-
-
-def _serving(argv: list[str] | None = None) -> bool:
-    """True when this process serves HTTP (`flask … run` or gunicorn), not for other commands."""
-    argv = sys.argv if argv is None else argv
-    if any("gunicorn" in os.path.basename(arg) for arg in argv[:2]):
-        return True
-    # The flask command is the first word that is neither an option nor an option's value.
-    words = iter(argv[1:])
-    for word in words:
-        if word in ("--app", "-A", "--env-file", "-e"):
-            next(words, None)
-        elif not word.startswith("-"):
-            return word == "run"
-    return False
-
-
-def announce_setup(app: Flask) -> None:
-    """With no administrator yet, print a one-time setup link when the app starts serving."""
-    if app.testing:  # tests read the link instead of the console
-        app.extensions["donoharm.setup_token"] = (new_setup_link(app.config["DATABASE"]) or "=").split("=", 1)[1]
-        return
-    if not _serving():
-        return
-    path = announced_setup_link(app.config["DATABASE"])
-    if path:
-        print(f"\n  No administrator yet. Create one at: {public_base(app)}{path}\n", file=sys.stderr, flush=True)
-
-
-def public_base(app: Flask) -> str:
-    """Where people reach the app: DONOHARM_BASE_URL, else this machine's loopback address and port."""
-    return app.config.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
-
-
-SETUP_ANNOUNCE_MINUTES = 10
-
-
-def announced_setup_link(database: str) -> str | None:
-    """A new setup link to print at start, or None: an administrator exists, or another worker of this server
-    printed one minutes ago (every gunicorn worker starts the app; one link is printed, not one each)."""
-    db = connect(database)
-    try:
-        if users_db.count_active_admins(db):
-            return None
-        token = secrets.token_urlsafe(24)
-        since = (datetime.now(UTC) - timedelta(minutes=SETUP_ANNOUNCE_MINUTES)).isoformat(timespec="seconds")
-        stored = users_db.add_setup_token_unless_recent(db, _token_hash(token), since)
-        return f"/setup?token={token}" if stored else None
-    finally:
-        db.conn.close()
-
-
 users_cli = AppGroup("users", help="Manage user accounts.")
 
 
@@ -505,24 +442,16 @@ def create_user_command(username: str, role: str, password_stdin: bool, full_nam
     click.echo(f"Created {role} {username}.")
 
 
-@users_cli.command("setup-link")
-def setup_link_command() -> None:
-    """Print a new one-time link to create the first administrator."""
-    path = new_setup_link(current_app.config["DATABASE"])
-    if path is None:
-        raise click.ClickException("an administrator exists already; sign in as them to add users")
-    click.echo(f"Open {public_base(current_app)}{path}")
-
-
 def init_app(app: Flask) -> None:
-    from .accounts import commands, views
+    from .accounts import commands, setup, views
 
-    if _serving():
+    if setup.serving():
         _dummy_hash()  # made now, so that the first sign-in for an unknown name does not take longer
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(views.bp)
     two_factor.init_app(app)
     commands.add_to(users_cli)
+    users_cli.add_command(setup.setup_link_command)
     app.cli.add_command(users_cli)
-    announce_setup(app)
+    setup.announce_setup(app)

@@ -16,7 +16,7 @@ def test_setup_link_command_gives_a_working_link_until_an_admin_exists(app, runn
 
 
 def test_the_setup_link_is_printed_by_flask_run_and_gunicorn_only():
-    from donoharm.auth import _serving
+    from donoharm.accounts.setup import serving as _serving
 
     assert _serving(["/x/.venv/bin/flask", "--app", "app", "run", "--port", "5000"])
     assert _serving(["/x/.venv/bin/gunicorn", "app:app"])
@@ -31,7 +31,7 @@ def test_the_setup_link_uses_the_configured_base_url(app, runner):
 
 
 def test_workers_starting_together_announce_one_link(app):
-    from donoharm.auth import announced_setup_link
+    from donoharm.accounts.setup import announced_setup_link
     from donoharm.db import connect
 
     database = app.config["DATABASE"]

@@ -16,7 +16,7 @@ from .links import make_link
 
 
 def _link_text(path: str, expires) -> str:
-    from ..auth import public_base
+    from .setup import public_base
 
     return f"{public_base(current_app)}{path}\nIt works once, until {expires.strftime('%Y-%m-%d %H:%M')} UTC."
 

@@ -78,8 +78,8 @@ def issue_due_command() -> None:
 def init_app(app: Flask) -> None:
     """Start issuing queued records. The signing key is loaded at the first signature (and made by `db migrate`
     for a named organisation, or on first use for the name /setup asks), so commands start without pyHanko."""
-    from ..auth import _serving
+    from ..accounts.setup import serving
 
     app.extensions["donoharm_records"] = True
-    queue.init_app(app, serving=_serving())
+    queue.init_app(app, serving=serving())
     app.cli.add_command(records_cli)
