@@ -17,9 +17,9 @@ from . import run_service
 from .db import fold_write_ahead_log
 from .db import records as records_db
 from .protocols import Registry
-from .runs import Actor
+from .runs import Actor, policy
 
-SYSTEM = Actor("system", "system")  # the retention job
+SYSTEM = Actor(policy.SYSTEM, policy.SYSTEM)  # the retention job
 
 
 def redact(db: Database, registry: Registry, run_id: str, event_id: str, reason: str, actor: Actor,

@@ -53,7 +53,7 @@ def test_a_run_is_changed_by_its_creator_while_open_and_in_follow_up_only_its_fo
 
 
 ROLE = r"""["'](?:accompanier|supervisor|trainer|admin|system)["']"""
-ROLES_LISTED = re.compile(rf"{ROLE}\s*,\s*{ROLE}")  # two or more roles spelt out: a rule of its own
+ROLES_LISTED = re.compile(rf"[(\[{{]\s*{ROLE}\s*,\s*{ROLE}")  # a list of two or more roles: a rule of its own
 
 
 def test_no_module_but_the_policy_lists_roles_of_its_own():

@@ -10,7 +10,6 @@ from werkzeug.exceptions import HTTPException
 
 from ..runs import EventError
 
-
 # Every refusal of the core and services has a kind (runs.events.ERROR_KINDS); this table alone maps it to HTTP.
 HTTP_STATUS = {"malformed": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 422}
 

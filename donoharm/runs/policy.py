@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 REVIEWERS = ("supervisor", "admin")  # review, oversight, every run readable, texts removable
-REDACTORS = (*REVIEWERS, "system")  # who may remove a text (the system: retention)
+SYSTEM = "system"  # the role (and username) of the retention job
+REDACTORS = (*REVIEWERS, SYSTEM)  # who may remove a text (the system: retention)
 TRAINERS = ("trainer", "admin")  # publish protocol versions, choose the current one, see practice
 ADMINS = ("admin",)
 

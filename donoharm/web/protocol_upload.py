@@ -15,11 +15,13 @@ from ..db import get_db
 from ..protocols import MAX_BYTES, ConflictError, Problem, Protocol, ProtocolError, load_text
 from ..protocols.diff import compare as compare_versions
 from ..protocols.diff import stale_translations
+from ..runs import policy
 from ..trainer_forms import LifecycleForm, ProtocolUploadForm, PublishForm
 from .protocols import FIELD_LABELS, KIND_LABELS, previous_version
+from .yaml_words import syntax_problem
 
 bp = Blueprint("protocol_upload", __name__)
-TRAINERS = ("trainer", "admin")
+TRAINERS = policy.TRAINERS
 
 
 def submitted_text(form: ProtocolUploadForm) -> tuple[str, list[Problem]]:
@@ -57,8 +59,15 @@ def render_form(form: ProtocolUploadForm, problems: list[Problem] | None = None,
     if problems:  # the field the YAML came from is the one in error (marked invalid, linked from the summary)
         field = form.file if form.file.data else form.text
         field.errors = [*field.errors, ngettext("%(num)s problem", "%(num)s problems", len(problems))]
-    return render_template("protocols/new.html", form=form, problems=problems or [],
-                           lines=(form.text.data or "").splitlines()), status
+    # A box tall enough to read a protocol in, that can be made taller.
+    form.text.render_kw = {**(form.text.render_kw or {}), "rows": 20, "class": "yaml-text"}
+    text = form.text.data or ""
+    # YAML that cannot be read at all: said in plain words, with the column, instead of the parser's.
+    syntax = syntax_problem(text) if any(p.message.startswith("not valid YAML") for p in problems or []) else None
+    if syntax is not None:
+        problems = [Problem("<upload>", syntax.line, syntax.message)]
+    return render_template("protocols/new.html", form=form, problems=problems or [], syntax=syntax,
+                           lines=text.splitlines()), status
 
 
 @bp.route("/protocols/new", methods=["GET", "POST"])
@@ -102,6 +111,8 @@ def publish():
     except (binascii.Error, ValueError):
         flash(_("The protocol could not be read back; upload it again."), "error")
         return redirect(url_for(".new"))
+    protocol_id = _protocol_id_of(text)
+    before = library.get_registry().current(protocol_id) if protocol_id else None
     try:
         protocol, created = library.publish(get_db(), text, current_user.id)
     except ConflictError as error:
@@ -112,12 +123,23 @@ def publish():
         return redirect(url_for(".new"))
     if form.make_current.data:
         library.set_current(get_db(), protocol, current_user.id)
+    elif before is not None and before.key != protocol.key:
+        # Without a trainer's choice the newest version would be current: keep the one that was.
+        library.set_current(get_db(), before, current_user.id)
     if created:
         flash(_("Published %(id)s %(version)s.", id=protocol.id, version=protocol.version), "success")
     else:
         flash(_("%(id)s %(version)s was already published with this content.", id=protocol.id,
                 version=protocol.version), "info")
     return redirect(url_for("protocols.show", protocol_id=protocol.id, version=protocol.version))
+
+
+def _protocol_id_of(text: bytes) -> str | None:
+    """The id a checked YAML text declares, read before publishing (None when it cannot be read)."""
+    try:
+        return load_text(text.decode("utf-8"), "<upload>").id
+    except (ProtocolError, UnicodeDecodeError):
+        return None
 
 
 def lifecycle_target(protocol_id: str, version: str) -> Protocol:

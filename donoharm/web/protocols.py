@@ -13,6 +13,7 @@ from ..db import protocols as protocols_db
 from ..library import get_registry
 from ..protocols import Protocol, Registry, version_key
 from ..protocols.diff import compare as compare_versions
+from ..runs import policy
 from ..trainer_forms import LifecycleForm
 
 bp = Blueprint("protocols", __name__)
@@ -35,7 +36,7 @@ STATUS_LABELS = {"current": _l("current"), "published": _l("published"), "retire
 
 
 def is_trainer() -> bool:
-    return current_user.is_authenticated and current_user.role in ("trainer", "admin")
+    return current_user.is_authenticated and policy.may_publish_protocols(current_user.role)
 
 
 def previous_version(registry: Registry, protocol: Protocol) -> Protocol | None:

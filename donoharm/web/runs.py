@@ -24,15 +24,13 @@ from ..library import get_registry
 from ..privacy import KINDS
 from ..protocols import Protocol, Step
 from ..run_service import RunError
-from ..runs import EventError, RunState, is_uuid
+from ..runs import EventError, RunState, is_uuid, policy
 from ..runs.events import COUNT_LIMIT
 from ..text import time_of_day, whole_number
 from . import operations
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
-EDITABLE = ("in_progress", "returned")
-FOLLOW_UP = "follow_up"  # approved; only the follow-up steps can still be answered
 # Event types a page form may send; review decisions have their own screens.
 FORM_EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation")
 
@@ -43,7 +41,7 @@ def readable_run(run_id: str) -> dict:
         run = run_service.load_run(get_db(), run_id)
     except RunError:
         abort(404)
-    if run["creator_id"] != current_user.id and not current_user.can_read_all_runs():
+    if not policy.may_read_run(current_user.id, current_user.role, run):
         abort(404)
     return run
 
@@ -55,13 +53,8 @@ def can_edit(run: dict, state: RunState, step: Step | None = None, *, whole_run:
     follow-up steps is in follow_up: then only those steps can still be answered, so with `step` this
     says whether that step may be answered, and with `whole_run` whether a deviation or note for the
     whole operation may be added (never in follow_up). The core (runs/events.py) enforces the same."""
-    if run["creator_id"] != current_user.id or state.integrity_fault is not None:
-        return False
-    if state.status in EDITABLE:
-        return True
-    if state.status != FOLLOW_UP or whole_run:
-        return False
-    return step is None or step.follow_up
+    return policy.may_change_run(current_user.id, run, state.status, state.integrity_fault is not None,
+                                 follow_up_step=None if step is None else step.follow_up, whole_run=whole_run)
 
 
 def device_now() -> str:
@@ -151,7 +144,7 @@ def page_context(run: dict, state: RunState, **extra: Any) -> dict[str, Any]:
             # In follow_up only the follow-up steps have forms, there is no run-level form and no submission.
             "editable_steps": {step.id for step in protocol.steps if can_edit(run, state, step)},
             "whole_run_editable": can_edit(run, state, whole_run=True),
-            "can_submit": editable and state.status in EDITABLE,
+            "can_submit": editable and state.status in policy.EDITABLE_STATUSES,
             **extra}
 
 
@@ -161,16 +154,20 @@ def render_run_page(run: dict, state: RunState, status: int = 200, **extra: Any)
 
 
 def version_choices() -> list[SelectChoice]:
-    """Choices 'id@version', grouped by protocol, for every version a run may start on (not retired)."""
+    """Choices 'id@version', grouped by protocol, for every version a run may start on (not retired).
+
+    Each label names the protocol too: a closed menu shows only the chosen option, not its group. The first
+    choice is an empty placeholder, as HTML asks of a required menu whose options are grouped."""
     registry = get_registry()
-    choices = []
+    choices = [SelectChoice("", _("Choose a protocol"))]
     for protocol_id in registry.ids():
         current = registry.current(protocol_id)
         if current is None:
             continue
         for p in registry.versions(protocol_id):
             if not registry.is_retired(p):
-                label = _("%(version)s (current)", version=p.version) if p.key == current.key else p.version
+                version = _("%(version)s (current)", version=p.version) if p.key == current.key else p.version
+                label = _("%(protocol)s — %(version)s", protocol=current.title, version=version)
                 choices.append(SelectChoice(f"{p.id}@{p.version}", label, optgroup=current.title))
     return choices
 
