@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (PDF tools, Chromium, HarfBuzz subsetting, Caddy for the HTTPS test).
+# Install the Debian packages the tests need (PDF tools, Chromium, HarfBuzz subsetting, Caddy for the HTTPS test,
+# Java for the W3C HTML checker).
 # As root on Debian it installs what is missing; anywhere else it names what to install.
 set -euo pipefail
-packages=(poppler-utils chromium libharfbuzz-subset0 caddy libnss3-tools)
+packages=(poppler-utils chromium libharfbuzz-subset0 caddy libnss3-tools default-jre-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,13 +1,16 @@
 """Trainers' view of practice runs: who practised which version, critical steps missed or marked N/A."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from donoharm.web import practice
 from tests.conftest import event
 from tests.test_trainer_pages import signed_in
 
 PROTOCOL = "immigration-separation"
 
 
-def test_practice_runs_show_missed_and_na_critical_steps(app, users, api):
+def test_practice_runs_show_missed_and_na_critical_steps(app, users, api, monkeypatch):
     registry = app.extensions["donoharm.registry"]
     protocol = registry.get(PROTOCOL, "1.0.0")
     critical = protocol.critical_steps
@@ -20,6 +23,8 @@ def test_practice_runs_show_missed_and_na_critical_steps(app, users, api):
     assert trainee.send(run_id, *answers).status_code == 200
     live = api("acc2").start_run(PROTOCOL, "1.0.0", label="OP-TEST-LIVE-1", mode="live")
 
+    # Two days later, the run left in progress: its open critical steps count as missed.
+    monkeypatch.setattr(practice, "_now", lambda: datetime.now(UTC) + timedelta(days=2))
     page = signed_in(app, "trainer").get("/practice").get_data(as_text=True)
     assert "TRAINING-01" in page and "acc" in page
     assert "OP-TEST-LIVE-1" not in page and live not in page  # live runs are not practice

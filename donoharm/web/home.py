@@ -17,8 +17,16 @@ from ..runs.state import follow_up_due
 
 bp = Blueprint("home", __name__)
 
-# The order of the groups on the page: what needs the person's work first.
-STATUS_GROUPS = ("returned", "follow_up", "in_progress", "submitted", "approved", "closed")
+# The order of the groups on the page: what needs the person's work first. Submitted practice runs have a
+# group of their own: they never wait for review.
+STATUS_GROUPS = ("returned", "follow_up", "in_progress", "submitted", "submitted_practice", "approved", "closed")
+
+
+def group_of(run: dict) -> str:
+    """The group a run is listed under on the home page."""
+    if run["status"] == "submitted" and run["mode"] == "practice":
+        return "submitted_practice"
+    return run["status"]
 
 
 @bp.get("/")
@@ -26,7 +34,7 @@ STATUS_GROUPS = ("returned", "follow_up", "in_progress", "submitted", "approved"
 def index():
     """Show the signed-in user's runs grouped by status."""
     runs = runs_db.runs_of(get_db(), current_user.id)
-    groups = {status: [r for r in runs if r["status"] == status] for status in STATUS_GROUPS}
+    groups = {group: [r for r in runs if group_of(r) == group] for group in STATUS_GROUPS}
     faults = integrity_db.faults(get_db(), 50) if current_user.role == "admin" else []
     return render_template("home.html", groups=groups, integrity_faults=faults, follow_ups=follow_ups_due(),
                            **review_notices())

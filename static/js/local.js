@@ -62,6 +62,7 @@ function startForm(form) {
     if (hasForbiddenCharacters(label)) return showFieldError(field, form.dataset.textInvalid);
     if (!labelAllowed(form.dataset.labelPattern, label)) return showFieldError(field, form.dataset.labelHint);
     const [protocolId, version] = String(data.get("protocol") || "").split("@");
+    if (!protocolId || !version) return showFieldError(form.elements.protocol, form.dataset.protocolRequired);
     const run = { id: uuid(), protocol_id: protocolId, protocol_version: version, label,
       mode, language: data.get("language") || null, created_at: now(),
       versions_listed_at: form.dataset.listedAt || null, user: form.dataset.user };
@@ -115,12 +116,20 @@ async function localList(section) {
   section.hidden = runs.length === 0;
 }
 
+// A size as people say it: "0.2 MB", "35 MB", "10 GB" (two significant figures at most, in the page's language).
+export function size(bytes, locale = document.documentElement.lang || undefined) {
+  const gb = bytes / 1024 ** 3;
+  const [value, unit] = gb >= 1 ? [gb, "GB"] : [bytes / 1024 ** 2, "MB"];
+  const digits = value >= 10 ? 0 : 1;
+  const shown = new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(Number(value.toFixed(digits)));
+  return `${shown} ${unit}`;
+}
+
 async function storageUse(element) {
   if (!navigator.storage || !navigator.storage.estimate) return;
   const { usage = 0, quota = 0 } = await navigator.storage.estimate();
   const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-  const mb = (bytes) => (bytes / 1048576).toFixed(1);
-  element.textContent = element.dataset.template.replace("{used}", mb(usage)).replace("{quota}", mb(quota))
+  element.textContent = element.dataset.template.replace("{used}", size(usage)).replace("{quota}", size(quota))
     + (persisted ? ` ${element.dataset.persisted}` : "");
   element.hidden = false;
 }
@@ -131,6 +140,7 @@ async function storageUse(element) {
 // Resolve with whether the phone was wiped.
 export async function forgetLocal(user, { discard = false, wipe: wiping = false } = {}) {
   localStorage.removeItem("dnh-precached");
+  localStorage.removeItem("dnh-last-run");
   const others = await forgetPerson(user, { unsent: discard || wiping });
   const everything = wiping && others === 0;
   if ("caches" in window) {
@@ -195,7 +205,19 @@ function submitAfterSending(form) {
   });
 }
 
+// The "No connection" page: back to the run this person opened last (run.js remembers it).
+function lastRun(link) {
+  let last = null;
+  try { last = JSON.parse(localStorage.getItem("dnh-last-run") || "null"); } catch (error) { last = null; }
+  const user = signedIn();
+  if (!last || !/^\/(offline\/)?runs\//.test(String(last.url)) || (user && last.user !== user)) return;
+  link.href = last.url;
+  link.hidden = false;
+}
+
 export async function init() {
+  const back = document.getElementById("last-run");
+  if (back) lastRun(back);
   if (signedIn()) forgetOthersSent(signedIn()).catch(() => {});  // on the server already: not the next person's
   const check = document.getElementById("submit-run");
   if (check && check.dataset.runId) submitAfterSending(check);

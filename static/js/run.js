@@ -260,13 +260,25 @@ function apply(event) {
     root.querySelector("[data-role=run-status]").textContent =
       root.dataset.mode === "practice" ? S.submitted_practice : S.submitted;
     root.querySelectorAll("details.step-actions, .actions, #offline-submit").forEach((el) => { el.hidden = true; });
+    root.dataset.submittedHere = "true";
   }
   if (li) {
     setTag(li);
+    setToggleLabel(li);
     closeForms(li);
     const clear = li.querySelector("[data-role=clear]");  // an answer made here can be cleared here
     if (clear) clear.hidden = li.dataset.status === "todo";
   }
+}
+
+// The step's toggle says "Answer" while it is open and "Change" once answered, as the server draws it.
+function setToggleLabel(li) {
+  const toggle = li.querySelector("details.step-actions > summary");
+  if (!toggle) return;
+  const word = li.dataset.status === "todo" ? S.answer_verb : S.change;
+  const text = [...toggle.childNodes].find((node) => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+  if (text) text.textContent = word;
+  else toggle.prepend(word);
 }
 
 // Draw the steps that show changes from this phone again, leaving out refused ones (after a refusal, or
@@ -282,16 +294,21 @@ async function redraw() {
   progress();
 }
 
+// The critical steps still open (not answered, not N/A, no deviation): what blocks a submission.
+const openCritical = () => [...root.querySelectorAll("li.run-step")].filter((li) => li.dataset.critical === "true"
+  && li.dataset.status === "todo" && li.dataset.deviated !== "true");
+
 function progress() {
   signals();
   followUp();
   const steps = [...root.querySelectorAll("li.run-step")];
   for (const li of steps) if (li.querySelector(".tag-deviation")) li.dataset.deviated = "true";
   const count = (status) => steps.filter((li) => li.dataset.status === status).length;
-  const missing = steps.filter((li) => li.dataset.critical === "true" && li.dataset.status === "todo"
-    && li.dataset.deviated !== "true").length;
+  const covered = steps.filter((li) => li.dataset.status === "todo" && li.dataset.deviated === "true").length;
+  const missing = openCritical().length;
   const line = root.querySelector("[data-role=progress]");
   line.textContent = fill(S.progress, { done: count("done"), total: steps.length, na: count("na") });
+  if (covered) line.append(" ", fill(covered === 1 ? S.covered_one : S.covered, { n: covered }));
   if (missing) {
     const strong = document.createElement("strong");
     strong.textContent = fill(missing === 1 ? S.critical_one : S.critical_other, { n: missing });
@@ -529,9 +546,7 @@ function followWork(event) {
   const li = stepItem(event.step);
   const place = li || document.getElementById("run-notes");
   const toggle = place && place.querySelector("details.step-actions > summary");
-  if (li && toggle && toggle.firstChild && toggle.firstChild.nodeType === Node.TEXT_NODE) {
-    toggle.firstChild.textContent = li.dataset.status === "todo" ? S.answer_verb : S.change;
-  }
+  if (li) setToggleLabel(li);
   if (toggle) toggle.focus();
   const live = document.getElementById("run-announce");
   if (live && li) {
@@ -564,6 +579,31 @@ async function once(form, work) {
   }
 }
 
+// A submission tried with critical steps open: each one named and linked, as the check page lists them.
+function showMissing(form) {
+  const box = document.getElementById("offline-missing");
+  const open = openCritical();
+  if (!box) return fieldError(form, S.incomplete);
+  box.querySelector("[data-role=missing-count]").textContent =
+    fill(open.length === 1 ? S.missing_one : S.missing, { n: open.length });
+  box.querySelector("[data-role=missing-list]").replaceChildren(...open.map((li) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#step-${li.dataset.step}`;
+    link.textContent = stepText(li);
+    item.append(link);
+    return item;
+  }));
+  box.hidden = false;
+  box.focus();
+  return undefined;
+}
+
+function hideMissing() {
+  const box = document.getElementById("offline-missing");
+  if (box) box.hidden = true;
+}
+
 function interceptForms() {
   root.addEventListener("submit", (e) => {
     const form = e.target;
@@ -587,7 +627,8 @@ function interceptForms() {
     once(submit, async () => {
       if (root.dataset.status === "submitted") return;  // submitted already: never a second submission
       const name = submit.elements.name.value.trim();
-      if (progress()) return fieldError(submit, S.incomplete);
+      if (progress()) return showMissing(submit);
+      hideMissing();
       if (!name) return fieldError(submit, S.name_required, submit.elements.name);
       if (hasForbiddenCharacters(name)) return fieldError(submit, S.text_invalid, submit.elements.name);
       if (!submit.elements.confirmed.checked) return fieldError(submit, S.confirm_required, submit.elements.confirmed);
@@ -659,7 +700,29 @@ async function showReceipt() {
 
 function showLocalSubmit() {
   const section = document.getElementById("offline-submit");
-  if (section && root.dataset.editable === "true") section.hidden = !(data.blank || !navigator.onLine);
+  const here = data.blank || !navigator.onLine;  // this page is where the run is checked and submitted
+  if (section && root.dataset.editable === "true") section.hidden = !here;
+  const actions = root.querySelector("[data-role=online-actions]");
+  if (actions) actions.hidden = here || root.dataset.submittedHere === "true";
+  if (!here) hideMissing();
+}
+
+// A run started on this phone opens at its own address once the server has it (and the signal is back).
+async function moveWhenSent() {
+  if (!data.blank || !runId || !navigator.onLine) return;
+  // Never while the person is half-way through a change: the next send tries again.
+  const busy = root.querySelector("details.step-actions[open]:not([hidden])")
+    || (document.activeElement && document.activeElement.matches("textarea, input[type=text], input[type=number]"));
+  if (busy) return;
+  const run = await localRun(runId);
+  if (run && run.sent) location.replace(`/runs/${run.id}`);
+}
+
+// The last run opened, for the "No connection" page's way back (templates/offline.html; local.js).
+function rememberRun() {
+  try {
+    localStorage.setItem("dnh-last-run", JSON.stringify({ user, url: location.pathname + location.search }));
+  } catch (error) { /* no storage: the offline page just offers "My runs" */ }
 }
 
 async function fillBlank() {
@@ -668,7 +731,7 @@ async function fillBlank() {
   const run = found && ownedBy(user)(found) ? found : null;  // another person's run is not theirs to open
   if (!run) {
     document.getElementById("sync-status").textContent = S.not_here;
-    root.querySelectorAll("details.step-actions, .actions").forEach((el) => { el.hidden = true; });
+    root.querySelectorAll("details.step-actions, [data-role=online-actions]").forEach((el) => { el.hidden = true; });
     return false;
   }
   if (run.sent && navigator.onLine) { location.replace(`/runs/${run.id}`); return false; }
@@ -684,7 +747,7 @@ async function fillBlank() {
     root.prepend(banner);
   }
   document.title = `${run.label} · Do No Harm`;
-  root.querySelector(".actions").hidden = true;  // checking happens on this page while the run is local
+  root.querySelector("[data-role=online-actions]").hidden = true;  // checking happens on this page while the run is local
   return true;
 }
 
@@ -711,12 +774,15 @@ export async function init() {
   if (!data.blank) forgetSent(data.events).catch(() => {});
   if (root.dataset.editable === "true") interceptForms();
   showLocalSubmit();
+  rememberRun();
   window.addEventListener("online", showLocalSubmit);
   window.addEventListener("offline", showLocalSubmit);
+  window.addEventListener("online", () => moveWhenSent().catch(() => {}));
   await showSync(null);
   await showNotices();
   await showReceipt();
   window.addEventListener("dnh:synced", async (e) => {
+    await moveWhenSent();
     await showSync(e.detail.state);
     await showNotices();
     await showReceipt();
