@@ -176,6 +176,11 @@ def load_config(instance: Path) -> dict:
         # The address share links and QR codes use (never the request's Host header unless trusted).
         "BASE_URL": base_url(os.environ.get("DONOHARM_BASE_URL")),
         "SHARE_TRUSTED_HOSTS": host_list(os.environ.get("DONOHARM_TRUSTED_HOSTS")),
+        # The phone (static/js/vault.js, lock.js): minutes without use after which the app locks and asks for
+        # the PIN; the installed app's name and icon, which an organisation may make neutral.
+        "PHONE_LOCK_MINUTES": lock_minutes(os.environ.get("DONOHARM_PHONE_LOCK_MINUTES")),
+        "APP_NAME": app_name(os.environ.get("DONOHARM_APP_NAME")),
+        "APP_ICON": app_icon(os.environ.get("DONOHARM_APP_ICON")),
     }
 
 
@@ -253,3 +258,57 @@ def base_url(value: str | None) -> str | None:
 def host_list(value: str | None) -> list[str]:
     """DONOHARM_TRUSTED_HOSTS: host names separated by commas (a leading dot allows every subdomain)."""
     return [host.strip().lower() for host in (value or "").split(",") if host.strip()]
+
+
+MAX_LOCK_MINUTES = 24 * 60
+
+
+def lock_minutes(value: str | None) -> float:
+    """DONOHARM_PHONE_LOCK_MINUTES: minutes without use before the phone's app locks (default 5; a fraction such
+    as 0.5 is allowed, at least 0.05, i.e. 3 seconds, at most a day)."""
+    if value is None or not value.strip():
+        return 5
+    try:
+        minutes = float(value.strip())
+    except ValueError:
+        minutes = -1
+    if not 0.05 <= minutes <= MAX_LOCK_MINUTES:
+        raise ConfigError(f"DONOHARM_PHONE_LOCK_MINUTES must be a number of minutes from 0.05 to {MAX_LOCK_MINUTES} "
+                          f"(got {value!r})")
+    return minutes
+
+
+def app_name(value: str | None) -> str | None:
+    """DONOHARM_APP_NAME: the name the installed app and the pages' titles show (None: "Do No Harm")."""
+    from .text import text_problem
+
+    name = (value or "").strip()
+    if not name:
+        return None
+    if text_problem(name) or len(name) > 40:
+        raise ConfigError("DONOHARM_APP_NAME must be one line of printable text of at most 40 characters "
+                          f"(got {value!r})")
+    return name
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def app_icon(value: str | None) -> dict | None:
+    """DONOHARM_APP_ICON: a square PNG file of at least 192 pixels; returns {path, width, height}, or None."""
+    path = (value or "").strip()
+    if not path:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"DONOHARM_APP_ICON names no file: {path}")
+    with file.open("rb") as handle:
+        head = handle.read(24)
+    # A PNG starts with its signature and the IHDR chunk, which holds the width and height.
+    if len(head) < 24 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise ConfigError(f"DONOHARM_APP_ICON must be a PNG file: {path}")
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if width != height or width < 192:
+        raise ConfigError(f"DONOHARM_APP_ICON must be a square PNG of at least 192×192 pixels (got {width}×{height}): "
+                          f"{path}")
+    return {"path": str(file.resolve()), "width": width, "height": height}

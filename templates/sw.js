@@ -1,13 +1,16 @@
 // Do No Harm service worker (rendered by donoharm/web/pwa.py; scope: the whole app).
 // One handler per lifecycle event, everything awaited in waitUntil (after mdn/pwa-examples).
 import { sendAll } from {{ sync_url }};
+import { isSealed, keyIfUnlocked, openPage, sealPage } from {{ vault_url }};
 
 const VERSION = "{{ version }}";
 const SHELL_CACHE = `dnh-shell-${VERSION}`;
-const PAGES_CACHE = "dnh-pages";  // private pages; emptied on sign-out
+const PAGES_CACHE = "dnh-pages";  // private pages, sealed with the vault's key (vault.js); emptied on sign-out
 const SHELL = {{ shell }};
 // Sign-in pages carry a one-time form token: a saved copy would only fail. Offline they show the offline page.
 const NEVER_SAVED = ["/login", "/logout", "/setup"];
+// The neutral page of Hide and the PIN page are in the shell (nothing of anyone's in them): not saved again.
+const SHELL_ONLY = ["/hidden", "/unlock"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -49,21 +52,33 @@ function fetchInTime(request, url) {
   return Promise.race([response, late]).finally(() => clearTimeout(timer));
 }
 
+// A saved private page opens only with the key; locked, the PIN page is shown, which reloads once unlocked.
+async function openSaved(cached) {
+  if (!isSealed(cached)) return cached;
+  const key = await keyIfUnlocked();
+  if (key) return openPage(cached, key);
+  return (await fromCache("/unlock")) || Response.error();
+}
+
 // Pages: the network first so people see the server's truth; the copy saved on this phone without a signal.
 async function networkFirst(request) {
   const url = new URL(request.url);
   try {
     const response = await fetchInTime(request, url);
-    if (response.ok && !response.redirected && request.mode === "navigate" && !NEVER_SAVED.includes(url.pathname)) {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(request, response.clone());
+    if (response.ok && !response.redirected && request.mode === "navigate" && !NEVER_SAVED.includes(url.pathname)
+        && !SHELL_ONLY.includes(url.pathname)) {
+      // Saved sealed, and only while the app is unlocked: a locked phone keeps no readable copy of a page.
+      try {
+        const key = await keyIfUnlocked();
+        if (key) await (await caches.open(PAGES_CACHE)).put(request, await sealPage(response.clone(), key));
+      } catch (sealing) { /* not saved this time: the page itself still shows */ }
     }
     return response;
   } catch (error) {
     // Blank run pages carry the local run's id in the query string: any copy of the page will do.
     const loose = url.pathname.startsWith("/offline/runs/");
     const cached = NEVER_SAVED.includes(url.pathname) ? null : await fromCache(request, { ignoreSearch: loose });
-    if (cached) return cached;
+    if (cached) return openSaved(cached);
     if (request.mode === "navigate") return (await fromCache("/offline")) || Response.error();
     throw error;
   }

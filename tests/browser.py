@@ -88,7 +88,7 @@ def page_paths(app, sample: dict[str, str]) -> list[str]:
     """Every GET route of the app that may be a page, with its parameters filled from the sample data."""
     values = {"protocol_id": sample["protocol_id"], "version": sample["version"], "run_id": sample["submitted"],
               "record_id": "none", "operation_id": sample["operation"], "event_id": sample["note"],
-              "user_id": sample.get("user_id", "1")}
+              "user_id": sample.get("user_id", "1"), "report_id": "none"}
     paths = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith(SKIPPED_PREFIXES) or rule.rule in SKIPPED_PATHS:
@@ -112,6 +112,7 @@ def sign_in(page, base_url: str, username: str) -> None:
     with page.expect_navigation():
         page.click("main button[type=submit]")
     assert "/login" not in page.url, f"could not sign in as {username}: {page.inner_text('main')[:300]}"
+    unlock_phone(page)  # the phone's PIN: chosen at the first sign-in in this browser, typed after
 
 
 def is_html_page(page, url: str) -> bool:
@@ -136,3 +137,75 @@ def describe(violations: list[dict]) -> str:
     return "\n".join(f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
                      for v in violations)
 
+
+
+PHONE_PIN = "246810"
+
+
+def unlock_phone(page, pin: str = PHONE_PIN) -> str:
+    """After signing in: choose the phone's PIN (first sign-in on this browser) or type it; return what was asked.
+
+    Waits for the lock screen (static/js/lock.js) to say what it needs, as a person would see it, then answers
+    it through its form. Returns "new", "locked", "open" (nothing asked: the app was already unlocked) or
+    "no-script" (a browser without JavaScript).
+    """
+    # Without JavaScript nothing is kept on the phone and nothing is asked: the browser then parses <noscript>'s
+    # content as elements (with scripting on it is text).
+    if page.evaluate("() => document.querySelector('noscript link') !== null"):
+        return "no-script"
+    page.wait_for_function("() => ['new', 'locked', 'open', 'none'].includes(document.documentElement.dataset.vault)")
+    state = page.evaluate("() => document.documentElement.dataset.vault")
+    if state == "new":
+        page.fill("#vault-new-pin", pin)
+        page.fill("#vault-new-confirm", pin)
+        page.click("#vault-new button[type=submit]")
+    elif state == "locked":
+        page.fill("#vault-pin", pin)
+        page.click("#vault-unlock button[type=submit]")
+    if state in ("new", "locked"):
+        page.wait_for_function("() => document.documentElement.dataset.vault === 'open'", timeout=30000)
+    return state
+
+
+# What the app keeps in one IndexedDB store, as [key, value] pairs opened with the vault's key through the app's
+# own module (static/js/idb.js): the page must be an unlocked page of the app. `bounds`: a key range.
+OPENED_JS = """async ([store, bounds]) => {
+  const idb = await import("/static/js/idb.js");
+  const query = bounds ? IDBKeyRange.bound(bounds[0], bounds[1]) : undefined;
+  return idb.tx(store, "readonly", async (s) => {
+    const keys = await s[store].getAllKeys(query);
+    const values = await s[store].getAll(query);
+    return keys.map((key, i) => [key, values[i]]);
+  });
+}"""
+
+# The same store as it lies in the browser's storage, read without the app's code or the key.
+RAW_JS = """(store) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("donoharm");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const t = open.result.transaction(store);
+    const request = t.objectStore(store).getAll();
+    request.onsuccess = () => { open.result.close(); resolve(request.result); };
+    request.onerror = () => reject(request.error);
+  };
+})"""
+
+
+def opened_on_phone(page, store: str, bounds=None) -> list:
+    """[key, value] pairs of one store as the app reads them (opened with the key)."""
+    return page.evaluate(OPENED_JS, [store, bounds])
+
+
+def raw_on_phone(page, store: str) -> list:
+    """One store's values as stored: what someone with the phone's files but not the PIN would find."""
+    return page.evaluate(RAW_JS, store)
+
+
+def saved_page_js(path: str) -> str:
+    """A function for page.evaluate: the page saved on the phone for `path`, opened with the key ("" if none)."""
+    return f"""async () => {{
+      const vault = await import("/static/js/vault.js");
+      const saved = await (await caches.open("dnh-pages")).match({path!r});
+      return saved ? (await vault.openPage(saved)).text() : "";
+    }}"""

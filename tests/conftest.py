@@ -178,6 +178,9 @@ def browser_login(page, base_url: str, username: str = "acc", password: str = PA
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+    from tests.browser import unlock_phone  # here, not at the top: tests/browser.py imports this module
+
+    unlock_phone(page)  # the phone's PIN (static/js/vault.js): chosen at the first sign-in, then typed
 
 
 def pytest_collection_modifyitems(items):

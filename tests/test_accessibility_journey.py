@@ -239,6 +239,17 @@ def keyboard_sign_in(page, username):
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/login" not in url)
+    # The phone's PIN, by keyboard too: the lock screen puts the focus in its first field.
+    from tests.browser import PHONE_PIN
+
+    page.wait_for_function("() => ['new', 'locked'].includes(document.documentElement.dataset.vault)")
+    choosing = page.evaluate("() => document.documentElement.dataset.vault") == "new"
+    page.keyboard.type(PHONE_PIN)
+    if choosing:
+        page.keyboard.press("Tab")
+        page.keyboard.type(PHONE_PIN)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement.dataset.vault === 'open'", timeout=30_000)
 
 
 def test_keyboard_journey_submit_return_and_approve(browser, live_server, app, api):

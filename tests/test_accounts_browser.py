@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.browser import axe_violations, describe
+from tests.browser import axe_violations, describe, unlock_phone
 from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
@@ -70,6 +70,7 @@ def test_an_invited_supervisor_sets_a_password_and_two_step_sign_in_on_a_phone(a
     phone.fill("#confirm", PASSWORD)
     phone.click("main button[type=submit]")
     phone.wait_for_url("**/account/two-factor")
+    unlock_phone(phone)  # signed in on this phone for the first time: the phone's PIN first
     assert phone.locator("h1").inner_text() == "Set up two-step sign-in"
     img = phone.locator("figure.enrol-qr img")
     assert img.evaluate("i => i.naturalWidth") > 0 and img.bounding_box()["width"] <= 360
@@ -102,6 +103,7 @@ def test_an_invited_supervisor_sets_a_password_and_two_step_sign_in_on_a_phone(a
     second.fill("#code", codes[0])
     second.click("main button[type=submit]")
     second.wait_for_url(lambda url: "/login" not in url)
+    unlock_phone(second)
     assert "You signed in with a recovery code" in second.locator("main").inner_text()
     second.goto(f"{live_server}/account")
     assert "9 recovery codes are left." in second.locator("main").inner_text()

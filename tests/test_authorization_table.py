@@ -34,6 +34,9 @@ TABLE = {
     "POST /admin/checkpoints": "in no no no no ok",
     "GET /admin/checkpoints/<name>": "in no no no no ok",
     "GET /admin/redacted-records": "in no no no no ok",
+    "GET /admin/reports": "in no no no no ok",  # publish a period's transparency report (issue 22)
+    "POST /admin/reports": "in no no no no ok",
+    "POST /admin/reports/combine": "in no no no no ok",  # a coalition's roll-up of members' reports
     "GET /admin/users": "in no no no no ok",
     "POST /admin/users": "in no no no no ok",
     "POST /admin/users/<int:user_id>": "in no no no no ok",
@@ -47,6 +50,7 @@ TABLE = {
     "POST /admin/users/<int:user_id>/full-name": "in no no no no ok",
     "GET /api/v1/openapi.json": "ok ok ok ok ok ok",
     "GET /api/v1/protocols": "in ok ok ok ok ok",
+    "GET /api/v1/schemas/report.json": "ok ok ok ok ok ok",  # the transparency reports' schema is public
     "POST /api/v1/protocols": "in no no no ok ok",
     "GET /api/v1/protocols/<protocol_id>/<version>": "in ok ok ok ok ok",
     "GET /api/v1/protocols/<protocol_id>/diff": "in ok ok ok ok ok",
@@ -68,6 +72,9 @@ TABLE = {
     "POST /logout": "in in in in in in",  # signing out always ends on the login page
     "GET /manifest.webmanifest": "ok ok ok ok ok ok",
     "GET /offline": "ok ok ok ok ok ok",
+    "GET /hidden": "ok ok ok ok ok ok",
+    "GET /unlock": "ok ok ok ok ok ok",
+    "GET /icon.png": "ok ok ok ok ok ok",
     "GET /offline/precache.json": "in ok ok ok ok ok",
     "GET /offline/runs/<protocol_id>/<version>": "in ok ok ok ok ok",
     "GET /operations/<operation_id>": "in ok no ok no ok",  # staff with a run in it; supervisors, admins
@@ -88,6 +95,11 @@ TABLE = {
     "GET /protocols/new": "in no no no ok ok",
     "POST /protocols/new": "in no no no ok ok",
     "POST /protocols/new/publish": "in no no no ok ok",
+    "GET /reports": "ok ok ok ok ok ok",  # published transparency reports: public, nothing else is
+    # A report id this instance never published: 404 for everyone; a published one downloads for anyone, signed
+    # in or not (tests/test_reports.py::test_the_public_list_needs_no_account_and_shows_nothing_else).
+    "GET /reports/<report_id>.json": "no no no no no no",
+    "GET /reports/<report_id>.pdf": "no no no no no no",
     "GET /reset": "no no no no no no",  # only with a valid one-time token
     "POST /reset": "no no no no no no",
     "GET /review": "in no no ok no ok",
@@ -182,7 +194,7 @@ def world(app, api, users):
     values = {"run_id": run_id, "protocol_id": "immigration-separation", "version": "1.0.0",
               "user_id": users["acc2"], "record_id": record["id"] if record else str(uuid.uuid4()),
               "filename": "css/app.css", "name": checkpoint, "file_id": root_id, "operation_id": operation_id,
-              "event_id": note["id"]}
+              "event_id": note["id"], "report_id": str(uuid.uuid4())}
     return sessions, values, unsubmitted
 
 

@@ -9,7 +9,7 @@ import pytest
 from donoharm.db import connect
 from donoharm.db import records as records_db
 from donoharm.db import runs as runs_db
-from tests.browser import axe_violations
+from tests.browser import axe_violations, unlock_phone
 from tests.conftest import PASSWORD, browser_login
 
 pytestmark = pytest.mark.browser
@@ -222,6 +222,7 @@ def test_session_expired_offline_keeps_the_outbox_until_signed_in_again(page, ap
     page.fill("input[name=username]", "acc")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    unlock_phone(page)  # signed out, the app locked: the PIN again
     page.wait_for_selector("#sync-status[data-state=sent]")  # sent on the next load after signing in
     assert len({e["id"] for e in server_events(app, run_id)}) == 3
     page.goto(f"{page.base}/runs/{run_id}")

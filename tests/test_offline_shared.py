@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.browser import PHONE_PIN
 from tests.conftest import attestation, browser_login, complete_answers, csrf_from, event, login
 from tests.test_offline import (
     PROTOCOL,
@@ -101,11 +102,14 @@ def steps_of(page):
 
 
 def local_entries(page):
-    """What this phone keeps in IndexedDB: (runs, events), each a list of dicts."""
-    return page.evaluate("""async () => {
+    """What this phone keeps in IndexedDB: (runs, events), each a list of dicts, opened with the phone's PIN
+    (signed out, the app is locked: the test types the PIN as the next person on the phone would)."""
+    return page.evaluate("""async (pin) => {
+        const vault = await import('/static/js/vault.js');
+        if (!(await vault.keyIfUnlocked()) && await vault.exists()) await vault.unlock(pin);
         const { all } = await import('/static/js/idb.js');
         return [await all('runs'), await all('events')];
-    }""")
+    }""", PHONE_PIN)
 
 
 # --- 1. A shared phone keeps each person's work apart ------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import axe_violations, describe
+from tests.browser import axe_violations, describe, opened_on_phone, saved_page_js
 from tests.conftest import Api, browser_login, event
 from tests.test_offline import TIMEOUT, ready, server_events
 from tests.test_offline_shared import off_thread
@@ -56,15 +56,8 @@ def note_form(page, step_id):
 
 
 def kept_on_phone(page) -> list[dict]:
-    """Every event kept in the phone's IndexedDB, as stored."""
-    return page.evaluate("""() => new Promise((resolve, reject) => {
-        const open = indexedDB.open("donoharm");
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-            const request = open.result.transaction("events").objectStore("events").getAll();
-            request.onsuccess = () => { open.result.close(); resolve(request.result); };
-        };
-    })""")
+    """Every event kept in the phone's IndexedDB, opened with the vault's key."""
+    return [value for _, value in opened_on_phone(page, "events")]
 
 
 def api_events(app, run_id) -> list[dict]:
@@ -190,8 +183,7 @@ def test_a_removed_text_leaves_the_phone_and_its_saved_page_too(phone, app):
     assert sent["note"] == written
     page.reload()  # the server's page, with the note, is saved on the phone for use offline
     ready(page)
-    saved_page = f"""() => caches.open("dnh-pages").then((c) => c.match("/runs/{run_id}"))
-        .then((r) => (r ? r.text() : ""))"""
+    saved_page = saved_page_js(f"/runs/{run_id}")
     until(lambda: written in page.evaluate(saved_page))
 
     redact_off_thread(app, run_id, sent["id"])
@@ -200,13 +192,7 @@ def test_a_removed_text_leaves_the_phone_and_its_saved_page_too(phone, app):
     page.locator(f"li.run-step[data-step='{STEP}']").get_by_role("button", name="Yes", exact=True).click()
     until(lambda: written not in page.evaluate(saved_page)
           and f'<em class="text-removed">{REMOVED}</em>' in page.evaluate(saved_page))
-    kept = json.dumps(kept_on_phone(page)) + json.dumps(page.evaluate("""() => new Promise((resolve) => {
-        const open = indexedDB.open("donoharm");
-        open.onsuccess = () => {
-            const request = open.result.transaction("meta").objectStore("meta").getAll();
-            request.onsuccess = () => { open.result.close(); resolve(request.result); };
-        };
-    })"""))
+    kept = json.dumps(kept_on_phone(page)) + json.dumps(opened_on_phone(page, "meta"))
     assert "SYNTHETIC-NAME-7Q" not in kept
 
     # Offline, the page saved on the phone says the text was removed, and never shows it.

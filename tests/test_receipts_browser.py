@@ -7,28 +7,14 @@ import json
 
 import pytest
 
+from tests.browser import OPENED_JS
 from tests.conftest import browser_login
 from tests.test_offline import TIMEOUT, answer, ready, server_events, start_run
 
 pytestmark = pytest.mark.browser
 
-# Every receipt kept on the phone, as [key, receipt] pairs, read from IndexedDB without the app's code.
-RECEIPTS_JS = """async () => {
-  const db = await new Promise((resolve, reject) => {
-    const request = indexedDB.open("donoharm");
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const range = IDBKeyRange.bound(["receipt"], ["receipt", []]);
-  const read = (method) => new Promise((resolve, reject) => {
-    const request = db.transaction("meta").objectStore("meta")[method](range);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const [keys, values] = [await read("getAllKeys"), await read("getAll")];
-  db.close();
-  return keys.map((key, i) => [key, values[i]]);
-}"""
+# Every receipt kept on the phone, as [key, receipt] pairs, read from IndexedDB and opened with the vault's key.
+RECEIPTS_JS = f"""() => ({OPENED_JS})(["meta", [["receipt"], ["receipt", []]]])"""
 
 
 @pytest.fixture

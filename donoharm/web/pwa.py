@@ -10,7 +10,17 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    has_request_context,
+    jsonify,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -23,14 +33,26 @@ from .runs import render_run_page
 bp = Blueprint("pwa", __name__)
 
 # Public files every page needs; private pages are cached by the page itself once signed in.
-SHELL_STATIC = ("css/app.css", "js/app.js", "js/idb.js", "js/outbox.js", "js/sync.js", "js/run.js",
-                "js/local.js", "js/text.js", "js/errors.js", "js/flags.js",
+SHELL_STATIC = ("css/app.css", "css/vault.css", "js/app.js", "js/idb.js", "js/outbox.js", "js/sync.js",
+                "js/run.js", "js/local.js", "js/text.js", "js/errors.js", "js/flags.js",
+                "js/vault.js", "js/lock.js",  # the PIN, the lock screen and Hide: all work with no signal
                 "js/personal-data.js",  # the personal-data guard: it must work with no signal
                 "icons/icon-192.png", "icons/icon-512.png", "icons/maskable-512.png",
                 # Fonts too: a phone without Khmer or Thai fonts must still read the checklist offline.
                 *(f"fonts/web/NotoSans{script}-{weight}.woff2" for script in ("", "Khmer", "Thai")
                   for weight in ("Regular", "Bold")))
-SHELL_PAGES = ("/offline", "/manifest.webmanifest")
+# The neutral page of Hide and the PIN page (shown for a saved page while the app is locked) hold nothing private.
+SHELL_PAGES = ("/offline", "/manifest.webmanifest", "/hidden", "/unlock")
+
+
+@bp.app_context_processor
+def phone_settings() -> dict:
+    """The installed app's name and icon, and the idle time after which the phone's app locks (in seconds)."""
+    return {"app_name": current_app.config.get("APP_NAME") or "Do No Harm",
+            # Records and reports are rendered off the request (the queue's worker): no URL to build there.
+            "app_icon_url": url_for("pwa.app_icon") if has_request_context() else None,
+            "phone_lock_seconds": max(1, round(float(current_app.config.get("PHONE_LOCK_MINUTES", 5)) * 60)),
+            "idle_minutes": int(current_app.permanent_session_lifetime.total_seconds() // 60)}
 
 
 @lru_cache(maxsize=8)
@@ -55,7 +77,8 @@ def service_worker():
     version = shell_version()
     shell = [url_for("static", filename=name, v=version) for name in SHELL_STATIC] + list(SHELL_PAGES)
     body = render_template("sw.js", version=version, shell=json.dumps(shell),
-                           sync_url=json.dumps(url_for("static", filename="js/sync.js")))
+                           sync_url=json.dumps(url_for("static", filename="js/sync.js")),
+                           vault_url=json.dumps(url_for("static", filename="js/vault.js")))
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache, max-age=0"
     response.headers["Service-Worker-Allowed"] = "/"
@@ -65,17 +88,48 @@ def service_worker():
 @bp.get("/manifest.webmanifest")
 def manifest():
     """The web app manifest: name, start URL, standalone display, colours and icons."""
-    icons = [{"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-             {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-             {"src": url_for("static", filename="icons/maskable-512.png"), "sizes": "512x512",
-              "type": "image/png", "purpose": "maskable"}]
-    body = {"name": "Do No Harm", "short_name": "Do No Harm", "id": "/", "start_url": "/", "scope": "/",
+    name = current_app.config.get("APP_NAME") or "Do No Harm"
+    custom = current_app.config.get("APP_ICON")
+    if custom:  # an organisation's neutral icon (checked at start: a PNG, its size read from it)
+        size = f"{custom['width']}x{custom['height']}"
+        icons = [{"src": url_for("pwa.app_icon"), "sizes": size, "type": "image/png", "purpose": "any"}]
+    else:
+        icons = [{"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                 {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                 {"src": url_for("static", filename="icons/maskable-512.png"), "sizes": "512x512",
+                  "type": "image/png", "purpose": "maskable"}]
+    body = {"name": name, "short_name": name, "id": "/", "start_url": "/", "scope": "/",
             "display": "standalone", "background_color": "#ffffff", "theme_color": "#1d3f6e",
-            "description": _("Do no harm protocols as checklists, on a phone, with or without a signal."),
+            # A neutral name asks for a neutral description: the phone's app list shows it too.
+            "description": (_("Checklists on a phone, with or without a signal.") if current_app.config.get("APP_NAME")
+                            else _("Do no harm protocols as checklists, on a phone, with or without a signal.")),
             "icons": icons}
     response = Response(json.dumps(body), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/icon.png")
+def app_icon():
+    """The app's icon: DONOHARM_APP_ICON when the organisation gave one, else the shipped one."""
+    custom = current_app.config.get("APP_ICON")
+    if custom:
+        return send_file(custom["path"], mimetype="image/png", max_age=3600)
+    return send_file(Path(current_app.static_folder) / "icons" / "icon-192.png", mimetype="image/png", max_age=3600)
+
+
+@bp.get("/hidden")
+def hidden():
+    """The neutral page Hide shows in place of the app: no name, no icon, no script."""
+    response = Response(render_template("vault/hidden.html"))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/unlock")
+def unlock():
+    """The PIN page the service worker shows for a page saved on this phone while the app is locked."""
+    return render_template("vault/unlock.html", vault_cover=True)
 
 
 @bp.get("/offline")

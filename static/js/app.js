@@ -1,5 +1,7 @@
 // Entry point on every page: the service worker, when to send the outbox, and the page's own module.
 import { onSynced, sendAll } from "./sync.js";
+import { init as lockScreen } from "./lock.js";
+import { sealPage } from "./vault.js";
 
 const PRECACHE_EVERY_MS = 60 * 60 * 1000;
 const SEND_EVERY_MS = 20 * 1000;
@@ -44,6 +46,7 @@ async function askBackgroundSync() {
 const BACKGROUND = { credentials: "same-origin", redirect: "manual", headers: { "X-Background-Fetch": "1" } };
 async function precachePrivatePages() {
   if (!navigator.onLine || !("caches" in window)) return;
+  if (!document.documentElement.dataset.user) return;  // signed out: nothing private to save (and no 401)
   const response = await fetch("/offline/precache.json", BACKGROUND);
   if (response.status !== 200) return;  // not signed in
   const { user, pages } = await response.json();
@@ -57,7 +60,7 @@ async function precachePrivatePages() {
   const cache = await caches.open("dnh-pages");
   await Promise.all(pages.map(async (url) => {
     const page = await fetch(url, BACKGROUND);
-    if (page.status === 200) await cache.put(url, page);
+    if (page.status === 200) await cache.put(url, await sealPage(page));  // sealed with the vault's key
   }));
   localStorage.setItem("dnh-precached", JSON.stringify({ signature, user, at: Date.now() }));
 }
@@ -82,6 +85,8 @@ async function start() {
     navigator.serviceWorker.ready.then(askToBeControlled).catch(() => {});
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  // The lock screen first: what follows reads the phone's data, and waits for the PIN when locked.
+  await lockScreen().catch((error) => console.error(error));
   onSynced((message) => announce(message.state));  // a send finished in another tab or the worker
   window.addEventListener("online", () => send());
   window.addEventListener("dnh:send", () => { send(); if (!navigator.onLine) askBackgroundSync(); });

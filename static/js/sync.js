@@ -2,6 +2,7 @@
 // in the service worker (Background Sync). One sender at a time across tabs (Web Locks).
 import { addNotices, dropRemovedTexts, keepReceipt, markRefused, markRunRefused, markRunSent, markSent, pending,
   setMeta } from "./outbox.js";
+import { Locked, sealPage } from "./vault.js";
 
 const BATCH = 50;
 // A server that takes the connection but never answers must not hold the phone: give up, try later.
@@ -119,7 +120,7 @@ async function refreshSavedPages(runId) {
     try {
       const page = await fetch(request.url, { credentials: "same-origin", redirect: "manual",
         headers: { "X-Background-Fetch": "1" } });
-      if (page.status === 200) await cache.put(request, page);
+      if (page.status === 200) await cache.put(request, await sealPage(page));  // sealed, as every saved page
     } catch (error) { /* no answer: the page is saved again the next time it is opened */ }
   }
 }
@@ -190,14 +191,15 @@ async function sendOnce(retryRefused) {
 }
 
 // Send everything waiting; resolve with "sent", "refused", "waiting" (other people's changes only),
-// "offline" or "signed-out". Never throws. `retryRefused` tries refused changes again at once.
+// "offline", "signed-out" or (in the service worker, which cannot ask for the PIN) "locked". Never throws.
+// In a page, sending waits until the app is unlocked: the outbox cannot be read without the key. `retryRefused` tries refused changes again at once.
 export async function sendAll({ retryRefused = false } = {}) {
   const run = async () => {
     let state;
     try {
       state = await sendOnce(retryRefused);
     } catch (error) {
-      state = error instanceof Stop ? error.state : "offline";
+      state = error instanceof Stop ? error.state : error instanceof Locked ? "locked" : "offline";
     }
     await setMeta("signed-out", state === "signed-out").catch(() => {});
     if (channel) channel.postMessage({ state });
