@@ -8,7 +8,8 @@ const SHELL_CACHE = `dnh-shell-${VERSION}`;
 const PAGES_CACHE = "dnh-pages";  // private pages, sealed with the vault's key (vault.js); emptied on sign-out
 const SHELL = {{ shell }};
 // Sign-in pages carry a one-time form token: a saved copy would only fail. Offline they show the offline page.
-const NEVER_SAVED = ["/login", "/logout", "/setup"];
+// (The sign-out page is saved: offline, its script signs out on the phone and leaves the server's part for later.)
+const NEVER_SAVED = ["/login", "/setup"];
 // The neutral page of Hide and the PIN page are in the shell (nothing of anyone's in them): not saved again.
 const SHELL_ONLY = ["/hidden", "/unlock"];
 

@@ -212,3 +212,27 @@ def test_the_apps_data_can_be_wiped_with_no_signal(phone):
     assert "has been wiped" in page.locator("#vault-wiped").inner_text()
     assert page.evaluate(LEFT_JS) in (None, 0)
     assert page.evaluate(SAVED_PAGES_JS) == []
+
+
+def test_signing_out_with_no_signal_locks_the_phone_and_ends_the_session_when_the_signal_returns(phone):
+    page = phone
+    browser_login(page, page.base)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => localStorage.getItem('dnh-precached') !== null")  # the sign-out page saved too
+    page.context.set_offline(True)
+    page.goto(f"{page.base}/logout")
+    ready(page)
+    page.locator("#logout-form").get_by_role("button", name="Sign out", exact=True).click()
+    done = page.locator("#signed-out-offline")
+    done.wait_for()
+    assert "signed out on this phone" in done.inner_text()
+    assert page.evaluate("async () => (await import('/static/js/vault.js')).keyIfUnlocked()") is None
+    assert page.evaluate(SAVED_PAGES_JS) == []  # the person's saved pages are gone from the phone
+    assert page.evaluate("() => localStorage.getItem('dnh-sign-out-pending')") == "acc"
+    # The server still knows the session (no signal): it ends the next time a page opens with one.
+    page.context.set_offline(False)
+    assert page.request.get(f"{page.base}/api/v1/session").status == 200
+    page.goto(f"{page.base}/")
+    page.wait_for_url("**/login**")
+    assert page.request.get(f"{page.base}/api/v1/session").status == 401
+    assert page.evaluate("() => localStorage.getItem('dnh-sign-out-pending')") is None

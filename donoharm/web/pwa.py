@@ -146,7 +146,8 @@ def precache():
         # and no "sign in" message left in the session for the next page to show.
         return api_error(401, "unauthorized", "sign in first")
     registry = get_registry()
-    pages = [url_for("home.index"), url_for("runs.new")]
+    # The sign-out page too: with no signal it signs out on the phone (static/js/local.js).
+    pages = [url_for("home.index"), url_for("runs.new"), url_for("auth.logout")]
     for protocol_id in registry.ids():
         for p in registry.versions(protocol_id):
             if registry.current(protocol_id) is not None and not registry.is_retired(p):

@@ -85,6 +85,12 @@ async function start() {
     navigator.serviceWorker.ready.then(askToBeControlled).catch(() => {});
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  // A sign-out made with no signal ends the server's session first, before this page is used.
+  const { finishSignOut } = await import("./local.js");
+  if (await finishSignOut().catch(() => false)) {
+    location.replace("/login");
+    return;
+  }
   // The lock screen first: what follows reads the phone's data, and waits for the PIN when locked.
   await lockScreen().catch((error) => console.error(error));
   onSynced((message) => announce(message.state));  // a send finished in another tab or the worker

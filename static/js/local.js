@@ -175,6 +175,10 @@ function signOut(form) {
       return;
     }
     const wiped = await forgetLocal(user, { discard: unsent > 0, wipe: wiping });
+    if (!navigator.onLine) {  // no signal: sign out on the phone now, on the server when the signal returns
+      await signOutOffline(user, wiped);
+      return;
+    }
     leaving = true;
     // Clear-Site-Data would also take another person's unsent changes: ask the server for it only when
     // nothing of anyone else's is left on the phone.
@@ -185,6 +189,37 @@ function signOut(form) {
     }
     form.submit();
   });
+}
+
+// Signed out with no signal: the phone forgets the key (locked) and the person's saved pages at once; app.js
+// ends the server's session the next time a page opens with a signal, before anything else is shown.
+export const SIGN_OUT_PENDING = "dnh-sign-out-pending";
+
+async function signOutOffline(user, wiped) {
+  if (!wiped) localStorage.setItem(SIGN_OUT_PENDING, user);  // a wiped phone keeps nothing, not even this
+  const done = document.getElementById("signed-out-offline");
+  document.getElementById("logout-form").hidden = true;
+  done.hidden = false;
+  done.focus();
+  const vault = await import("./vault.js");
+  if (!wiped) await vault.lock().catch(() => {});
+}
+
+export async function finishSignOut() {
+  const pending = localStorage.getItem(SIGN_OUT_PENDING);
+  if (!pending || !navigator.onLine) return false;
+  const session = await fetch("/api/v1/session", { credentials: "same-origin" }).catch(() => null);
+  if (!session) return false;
+  const me = session.ok ? await session.json() : null;
+  const theirs = Boolean(me && me.user === pending);  // not someone who signed in since on this phone
+  if (theirs) {
+    const body = new URLSearchParams({ csrf_token: me.csrf_token });
+    const done = await fetch("/logout", { method: "POST", body, credentials: "same-origin", redirect: "manual" })
+      .catch(() => null);
+    if (!done) return false;
+  }
+  localStorage.removeItem(SIGN_OUT_PENDING);  // signed out on the server now (or that session had ended)
+  return theirs;
 }
 
 // Submitting on the server's check page: first let this run's changes saved on the phone go, else wait.
