@@ -25,7 +25,7 @@ def percent(part: int, whole: int) -> str:
     if not whole:
         return ""
     share = 100 * part / whole
-    if 0 < share < 0.5:
+    if 0 < share <= 0.5:  # 0.5 would round to "0" (Python rounds half to even)
         return "<1"
     return f"{share:.0f}"
 

@@ -118,7 +118,7 @@ def publish_count(figure: Figure, threshold: int) -> int | str:
 def percent(part: int, whole: int) -> str:
     """A share as a whole percentage; '<1' rather than a misleading '0' for a small non-zero share."""
     share = 100 * part / whole
-    return "<1" if 0 < share < 0.5 else f"{share:.0f}"
+    return "<1" if 0 < share <= 0.5 else f"{share:.0f}"  # 0.5 would round to "0" (half to even)
 
 
 def publish_measure(measure: dict[str, Any], threshold: int) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from flask import (
     has_request_context,
     jsonify,
     render_template,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -113,9 +112,11 @@ def manifest():
 def app_icon():
     """The app's icon: DONOHARM_APP_ICON when the organisation gave one, else the shipped one."""
     custom = current_app.config.get("APP_ICON")
-    if custom:
-        return send_file(custom["path"], mimetype="image/png", max_age=3600)
-    return send_file(Path(current_app.static_folder) / "icons" / "icon-192.png", mimetype="image/png", max_age=3600)
+    path = Path(custom["path"]) if custom else Path(current_app.static_folder) / "icons" / "icon-192.png"
+    # Read whole (a small PNG) rather than streamed: no file is left open if a client drops the response.
+    response = Response(path.read_bytes(), mimetype="image/png")
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/hidden")
