@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: run test deps bench load crash fuzz seed lint clean messages translations lighthouse
+.PHONY: run test deps vnu bench load crash fuzz seed lint clean messages translations lighthouse
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,33 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.run-installed
 
 ## Install into .venv and serve the app on http://127.0.0.1:$(PORT) (the /setup link asks the organisation's name)
+# The one-time setup link (none once an administrator exists) is made first, so the server does not print its own,
+# and shown last, set apart, once the server answers: never lost in the install's or the server's output.
 run: $(VENV)/.run-installed
-	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
+	@$(VENV)/bin/flask --app app db migrate
+	@link="$$(PORT=$(PORT) $(VENV)/bin/flask --app app users setup-link 2>/dev/null | sed -n 's/^Open //p')"; \
+	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' INT TERM EXIT; \
+	if [ -n "$$link" ]; then \
+	  for i in $$(seq 100); do $(PY) -c "import socket; socket.create_connection(('127.0.0.1', $(PORT)), 1)" \
+	    2>/dev/null && break; sleep 0.2; done; \
+	  printf '\n  ------------------------------------------------------------\n  %s\n  Open this link in a browser on this machine to create the first administrator (it works once).\n  ------------------------------------------------------------\n\n' "$$link"; \
+	fi; \
+	wait $$server
 
 ## Install the test dependencies (and Debian packages when root) and run every test
-test: $(VENV)/.test-installed deps
+test: $(VENV)/.test-installed deps vnu
 	$(PY) -m pytest
 
 deps:
 	@scripts/system-deps.sh
+
+## The W3C Nu HTML Checker from npm into the gitignored .vnu folder (tests/test_w3c.py; Java comes from `deps`)
+vnu:
+	@if [ -f .vnu/node_modules/vnu-jar/build/dist/vnu.jar ]; then :; \
+	elif command -v npm >/dev/null; then mkdir -p .vnu && cd .vnu && \
+	  { [ -f package.json ] || echo '{"private": true}' > package.json; } && npm install -s --no-audit --no-fund vnu-jar; \
+	else echo "npm not found: the HTML checker's test is skipped" >&2; fi
 
 ## Lighthouse from npm into the gitignored .lighthouse folder (the run-screen benchmark skips its scores without it)
 lighthouse:
@@ -51,6 +69,11 @@ crash: $(VENV)/.test-installed
 ## Fuzzing: schemathesis against /api/v1/openapi.json signed in, and hypothesis on the loader and validator
 fuzz: $(VENV)/.test-installed
 	$(PY) -m pytest tests/test_api_fuzz.py tests/test_protocol_loader.py tests/test_run_core.py -q
+
+.PHONY: mutate
+## Mutation testing (mutmut, about 10 minutes): killed / survived mutants and kill rate per trusted module
+mutate: $(VENV)/.test-installed
+	$(PY) scripts/mutate.py
 
 ## Build the cached benchmark database (100,000 runs, 5 million events) under bench-out/
 seed: $(VENV)/.test-installed
