@@ -171,6 +171,17 @@ def live_server(app, users):
     server.server_close()
 
 
+@pytest.fixture
+def phone(browser, live_server):
+    """A page of a new browser context at a phone's width (360 px), on the live server (`page.base`)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    context.set_default_timeout(15_000)  # as tests/test_offline.py's TIMEOUT: a busy machine is slow
+    page = context.new_page()
+    page.base = live_server
+    yield page
+    context.close()
+
+
 def browser_login(page, base_url: str, username: str = "acc", password: str = PASSWORD):
     """Sign in through the login page as a person would."""
     page.goto(f"{base_url}/login")

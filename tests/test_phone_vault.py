@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser import PHONE_PIN, opened_on_phone, raw_on_phone, unlock_phone
 from tests.conftest import PASSWORD, browser_login
-from tests.test_offline import TIMEOUT, ready, start_run
+from tests.test_offline import ready, start_run
 from tests.test_privacy_phone import note_form
 
 pytestmark = pytest.mark.browser
@@ -41,16 +41,6 @@ LEFT_JS = """async () => {
     };
   });
 }"""
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    context.set_default_timeout(TIMEOUT)
-    page = context.new_page()
-    page.base = live_server
-    yield page
-    context.close()
 
 
 def vault_state(page) -> str:

@@ -25,16 +25,6 @@ SHOTS = Path("/tmp/shots-phone")
 REMOVED = "Text removed (redaction)"
 
 
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    context.set_default_timeout(TIMEOUT)
-    page = context.new_page()
-    page.base = live_server
-    yield page
-    context.close()
-
-
 def started(app) -> str:
     return off_thread(lambda: Api(app, "acc").start_run(protocol_id=PROTOCOL, version=VERSION))
 

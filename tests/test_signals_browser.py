@@ -6,22 +6,12 @@ import pytest
 
 from tests.browser import axe_violations, describe
 from tests.conftest import browser_login, event
-from tests.test_offline import TIMEOUT, deviate, ready, server_events
+from tests.test_offline import deviate, ready, server_events
 from tests.test_offline_shared import off_thread
 
 pytestmark = pytest.mark.browser
 
 EXPECTED_REASON = "The protocol expects the answer “Yes”."
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740})
-    context.set_default_timeout(TIMEOUT)
-    page = context.new_page()
-    page.base = live_server
-    yield page
-    context.close()
 
 
 def started_with_one_flag(app, api):

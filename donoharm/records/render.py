@@ -58,17 +58,19 @@ def device_when(iso: str | None) -> str:
 when = device_when  # the name this had when every time was shown as recorded
 
 
-def zoned_when(iso: str | None, zone: str) -> str:
-    """A moment in the organisation's time zone with its UTC offset: '2026-01-01 22:30:00 +01:00 (Europe/Paris)'."""
-    if not iso:
-        return ""
+def _moment(iso: str) -> datetime | None:
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        return datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
-        return iso
-    if moment.tzinfo is None:  # never written so; shown as it is rather than guessed
-        return _readable(moment)
-    return f"{_readable(in_zone(moment, zone))} ({zone})"
+        return None
+
+
+def zoned_when(iso: str | None, zone: str) -> str:
+    """A moment in the organisation's time zone with its UTC offset: '2026-01-01 22:30:00 +01:00 (Europe/Paris)'
+    (a moment written without a zone, never written so, is shown as it is rather than guessed)."""
+    shown = local_when(iso, zone)
+    moment = _moment(iso) if iso else None
+    return f"{shown} ({zone})" if moment is not None and moment.tzinfo is not None else shown
 
 
 def local_when(iso: str | None, zone: str) -> str:
@@ -76,9 +78,8 @@ def local_when(iso: str | None, zone: str) -> str:
     record's note on times names it once): '2026-01-01 22:30:00 +01:00'."""
     if not iso:
         return ""
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
+    moment = _moment(iso)
+    if moment is None:
         return iso
     return _readable(in_zone(moment, zone) if moment.tzinfo else moment)
 
