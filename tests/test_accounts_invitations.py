@@ -131,7 +131,8 @@ def test_a_password_that_breaks_the_rules_keeps_the_link_usable(app, admin):
         response = choose(person, path, password, confirm)
         html = response.get_data(as_text=True)
         assert response.status_code == 422 and message in html
-        assert password not in html  # never sent back
+        # Never sent back (the lock screen's attribute name `data-too-short` holds the word "short" of its own).
+        assert password not in html.replace("data-too-short", "")
     assert choose(person, path).status_code == 302
 
 
