@@ -88,6 +88,8 @@ def test_answer_label_and_progress_follow_changes_without_reload(page):
     step_id = other.get_attribute("data-step")
     other.locator("details.step-actions > summary").click()
     other.get_by_role("button", name="Mark as done").click()
+    # Reload only once the change is in the phone's outbox (sealed, so written a moment after the screen changed).
+    page.wait_for_function("() => (document.querySelector('#sync-status') || {}).innerText?.includes('not sent yet')")
     page.reload()
     ready(page)
     again = page.locator(f"li.run-step[data-step='{step_id}']")
