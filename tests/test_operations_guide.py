@@ -48,10 +48,14 @@ def test_the_example_settings_read_in_a_shell_with_the_organisation_whole(tmp_pa
 
 
 def test_the_helper_runs_a_command_with_the_example_settings(tmp_path):
-    done = _as_donoharm(_example(tmp_path), "users", "setup-link")
+    env_file = _example(tmp_path)
+    # Before the service's first start (its ExecStartPre does the same): the instance is prepared.
+    prepared = _as_donoharm(env_file, "db", "migrate")
+    assert prepared.returncode == 0, prepared.stderr
+    assert (tmp_path / "instance" / "signing.pem").exists()  # keys made for the organisation named there
+    done = _as_donoharm(env_file, "users", "setup-link")
     assert done.returncode == 0, done.stderr
     assert "https://records.example.org/setup?token=" in done.stdout  # the configured address, not a port
-    assert (tmp_path / "instance" / "signing.pem").exists()  # keys made for the organisation named there
 
 
 def test_the_helper_stops_at_a_setting_a_shell_cannot_read(tmp_path):
