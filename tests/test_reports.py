@@ -158,7 +158,10 @@ def test_the_pdf_is_signed_and_readable(quarter_app):
     from asn1crypto import x509 as asn1_x509
 
     context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(pem.unarmor(root)[2])])
-    status = validate_pdf_signature(reader.embedded_signatures[0], context)
+    # pyHanko runs its own event loop: off this thread, where Playwright's may be running in a full test run.
+    from donoharm.records.blocking import outside_event_loop
+
+    status = outside_event_loop(validate_pdf_signature, reader.embedded_signatures[0], context)
     assert status.bottom_line, status.pretty_print_details()
     from pypdf import PdfReader
 
