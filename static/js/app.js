@@ -1,6 +1,7 @@
 // Entry point on every page: the service worker, when to send the outbox, and the page's own module.
 import { onSynced, sendAll } from "./sync.js";
 import { init as lockScreen } from "./lock.js";
+import { finishSignOut } from "./signout.js";
 import { sealPage } from "./vault.js";
 
 const PRECACHE_EVERY_MS = 60 * 60 * 1000;
@@ -86,7 +87,6 @@ async function start() {
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   // A sign-out made with no signal ends the server's session first, before this page is used.
-  const { finishSignOut } = await import("./local.js");
   if (await finishSignOut().catch(() => false)) {
     location.replace("/login");
     return;

@@ -5,6 +5,7 @@ import { forgetOthersSent, forgetPerson, localRun, localRuns, now, ownedBy, pend
 import { fieldError } from "./run.js";
 import { showError } from "./errors.js";
 import { sendAll } from "./sync.js";
+import { SIGN_OUT_PENDING } from "./signout.js";
 import { hasForbiddenCharacters } from "./text.js";
 
 // How long a start waits for the server before opening the run on the phone instead.
@@ -192,8 +193,7 @@ function signOut(form) {
 }
 
 // Signed out with no signal: the phone forgets the key (locked) and the person's saved pages at once; app.js
-// ends the server's session the next time a page opens with a signal, before anything else is shown.
-export const SIGN_OUT_PENDING = "dnh-sign-out-pending";
+// ends the server's session the next time a page opens with a signal (signout.js), before anything else.
 
 async function signOutOffline(user, wiped) {
   if (!wiped) localStorage.setItem(SIGN_OUT_PENDING, user);  // a wiped phone keeps nothing, not even this
@@ -205,22 +205,6 @@ async function signOutOffline(user, wiped) {
   if (!wiped) await vault.lock().catch(() => {});
 }
 
-export async function finishSignOut() {
-  const pending = localStorage.getItem(SIGN_OUT_PENDING);
-  if (!pending || !navigator.onLine) return false;
-  const session = await fetch("/api/v1/session", { credentials: "same-origin" }).catch(() => null);
-  if (!session) return false;
-  const me = session.ok ? await session.json() : null;
-  const theirs = Boolean(me && me.user === pending);  // not someone who signed in since on this phone
-  if (theirs) {
-    const body = new URLSearchParams({ csrf_token: me.csrf_token });
-    const done = await fetch("/logout", { method: "POST", body, credentials: "same-origin", redirect: "manual" })
-      .catch(() => null);
-    if (!done) return false;
-  }
-  localStorage.removeItem(SIGN_OUT_PENDING);  // signed out on the server now (or that session had ended)
-  return theirs;
-}
 
 // Submitting on the server's check page: first let this run's changes saved on the phone go, else wait.
 function submitAfterSending(form) {
