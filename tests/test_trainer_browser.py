@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import browser_login
 from tests.protocol_factory import accompaniment_1_3_0
+from tests.test_offline import ready
 
 pytestmark = pytest.mark.browser
 SWA = "social-worker-accompaniment"
@@ -18,9 +19,12 @@ def test_trainer_uploads_compares_publishes_and_prints(context, live_server, tmp
     page.set_viewport_size({"width": 360, "height": 800})
     browser_login(page, live_server, "trainer")
     page.goto(f"{live_server}/protocols")
+    ready(page)  # as a person would: the page's scripts (the phone's lock among them) have settled
     page.click("text=Upload a new version")
+    ready(page)
     page.set_input_files("input[type=file]", str(source))
     page.click("text=Check and preview")
+    ready(page)
     page.select_option("#against", "1.1.0")
     page.click("form.compare-form button")
     assert page.locator("#comparison").inner_text() == "Compared with 1.1.0"
