@@ -65,6 +65,7 @@ export async function currentKey() {
   if (key) return key;
   const session = await storedSession();
   if (session) return session.key;
+  if (key) return key;  // unlocked while the session was being read: waiting now would wait for ever
   if (!inPage) throw new Locked();
   return new Promise((resolve) => waiting.push(resolve));
 }
