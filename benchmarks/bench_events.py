@@ -21,9 +21,12 @@ REPEATS = 5
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _notes(count: int) -> list[dict]:
+def _notes(count: int, numbered: bool = True) -> list[dict]:
+    """Notes as a phone sends them; `numbered` ones hold a digit, so the personal-data guard reads each one."""
     now = datetime.now(UTC).isoformat()
-    return [{"id": str(uuid.uuid4()), "type": "note", "note": f"Benchmark note {i}", "at": now} for i in range(count)]
+    return [{"id": str(uuid.uuid4()), "type": "note", "at": now,
+             "note": f"Benchmark note {i}" if numbered else "Benchmark note, team briefed on arrival"}
+            for i in range(count)]
 
 
 def _signed_in_client(app):
@@ -52,6 +55,68 @@ def _events_per_second(batch: int, total: int) -> float:
             response = client.post(f"/api/v1/runs/{run_id}/events", headers=headers, json={"events": _notes(batch)})
             assert response.status_code == 200, response.get_json()
         return total / (time.perf_counter() - started)
+
+
+def _sealed_notes(run: dict, count: int, head: str, seq: int) -> tuple[list[dict], str]:
+    """Events sealed as an append stores them, for the SQLite floor (no validation, no fold)."""
+    from donoharm.runs import seal
+    from donoharm.runs.chain import commit_texts
+
+    sealed = []
+    for raw in _notes(count):
+        seq += 1
+        event = seal(commit_texts({**raw, "step": None, "value": None, "run": run["id"], "seq": seq,
+                                   "received_at": raw["at"], "actor": "bench", "text_confirmed": False},
+                                  False), head)
+        head = event["hash"]
+        sealed.append(event)
+    return sealed, head
+
+
+def appends_at_depth(total: int = 5000, batch: int = 50, numbered: bool = True) -> dict[str, float]:
+    """Milliseconds per batch of `batch` notes through the one append path (run_service.append_events, no
+    HTTP), at the start of a run and once it holds `total` events; and the floor: the same rows inserted into
+    SQLite in one transaction per batch, with the app's connection settings (durable commits)."""
+    from donoharm import run_service
+    from donoharm.db import runs as runs_db
+    from donoharm.db import transaction
+    from donoharm.library import get_registry
+    from donoharm.runs import Actor
+
+    actor = Actor("bench", "accompanier")
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app({"INSTANCE": Path(folder), "SECRET_KEY": "bench", "PREPARE": True})
+        db = connect(app.config["DATABASE"])
+        user = users_db.create_user(db, "bench", "x", "accompanier")
+        with app.test_request_context():
+            registry = get_registry()
+            runs = []
+            for label in ("OP-BENCH-001", "OP-BENCH-002"):
+                run_id = str(uuid.uuid4())
+                run_service.start_run(db, registry, run_id, {"protocol_id": "immigration-separation",
+                                                             "protocol_version": "1.0.0", "label": label},
+                                      actor, user)
+                runs.append(run_id)
+            times = []
+            for _ in range(total // batch):
+                events = _notes(batch, numbered)
+                started = time.perf_counter()
+                run_service.append_events(db, registry, runs[0], events, actor)
+                times.append(time.perf_counter() - started)
+            floor_times = []
+            run = runs_db.get_run(db, runs[1])
+            head, seq = run["head_hash"], 0
+            for _ in range(20):
+                sealed, head = _sealed_notes(run, batch, head, seq)
+                seq += batch
+                started = time.perf_counter()
+                with transaction(db):
+                    runs_db.insert_events(db, sealed)
+                floor_times.append(time.perf_counter() - started)
+        db.conn.close()
+    first, last = statistics.median(times[:10]), statistics.median(times[-10:])
+    return {"first_ms": first * 1000, "last_ms": last * 1000, "floor_ms": statistics.median(floor_times) * 1000,
+            "events_per_s": batch / last}
 
 
 def _start_time() -> float:
@@ -96,7 +161,14 @@ def run() -> list[tuple[str, str]]:
     single = statistics.median(_events_per_second(1, 200) for _ in range(REPEATS))
     start = statistics.median(_start_time() for _ in range(REPEATS))
     command, floor = command_start()
+    depth = appends_at_depth()
     return [
+        ("append a batch of 50 (run_service, no HTTP): first batches of a run", f"{depth['first_ms']:.2f} ms"),
+        ("  the same at 5,000 events (target: flat, within 3x of the floor)",
+         f"{depth['last_ms']:.2f} ms ({depth['last_ms'] / depth['first_ms']:.2f}x the first; "
+         f"{depth['events_per_s']:,.0f} events/s)"),
+        ("  floor: the same 50 rows inserted into SQLite, one transaction",
+         f"{depth['floor_ms']:.2f} ms (append at 5,000 events: {depth['last_ms'] / depth['floor_ms']:.1f}x)"),
         ("events ingested, batches of 50 (API, one run of 1,000 events)", f"{batched:,.0f} events/s"),
         ("events ingested, one per request (API, 200 events)", f"{single:,.0f} events/s"),
         ("create_app() start time (a prepared instance: wiring only)", f"{start * 1000:,.0f} ms"),

@@ -21,7 +21,7 @@ from .protocols import Protocol, Registry
 from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
 from .runs.chain import commit_texts
 from .runs.events import parse_time
-from .runs.integrity import ChainFault, ChainGuard
+from .runs.integrity import ChainFault, ChainGuard, tail_fault
 from .text import text_problem
 
 LABEL_LIMIT = 80
@@ -48,7 +48,21 @@ class AppendResult:
     accepted: list[str]
     duplicates: list[str]
     head: str
-    state: RunState
+    event_count: int
+    state: RunState  # what the run's next events are validated against: not always the whole run (RunState.whole)
+    events: list[dict[str, Any]]  # the events stored by this append, sealed
+
+    def changes(self) -> dict[str, Any]:
+        """What an append answers (POST .../events): where the run now stands and what this batch changed,
+        in a size that does not grow with the run's history (GET /api/v1/runs/<id> has the whole state)."""
+        state = self.state
+        named = {event.get("step") for event in self.events if event.get("step")}
+        missing = state.missing_critical()
+        return {"status": state.status, "event_count": self.event_count, "counts": state.counts(),
+                "missing_critical": missing, "complete": not missing,
+                "steps": {step: state.steps[step] for step in sorted(named) if step in state.steps},
+                "removed_texts": [{"event": event, "value_is_text": is_text}
+                                  for event, is_text in state.removed_texts.items()]}
 
 
 def utc_now() -> str:
@@ -228,28 +242,50 @@ def append_events(db: Database, registry: Registry, run_id: str, raw_events: Any
     raise RunError("conflict", "busy", "the run is changing too fast; send the events again")
 
 
+def state_for_append(db: Database, registry: Registry, run_id: str) -> tuple[dict[str, Any], RunState]:
+    """The run and the state its next events are validated against.
+
+    Constant time when the run's fold snapshot matches its head (run_folds, kept by every append): only the
+    header and the last event are verified. Otherwise (no snapshot yet, a stored event changed since, a fault
+    recorded) the whole chain is read, verified and folded, as when the run is shown."""
+    run, fold, last, faulty = runs_db.append_position(db, run_id) if is_uuid(run_id) else (None, None, None, False)
+    if run is None:
+        raise RunError("not_found", "not_found", "no such run")
+    if fold is not None and not faulty and (fold["head_hash"], fold["event_count"]) == \
+            (run["head_hash"], run["event_count"]) and tail_fault(run, last) is None:
+        return run, RunState.resume(protocol_of(registry, run), run["created_by"], run["mode"], fold["state"])
+    state, _events = run_state(db, registry, run)
+    refuse_if_faulty(run_id, state)
+    return run, state
+
+
 def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list, actor: Actor,
                  clock: DeviceClock | None) -> AppendResult:
     # Read and validate without the write lock, so writers to other runs are not kept waiting;
     # the write transaction below only checks that nothing was appended meanwhile.
-    run = load_run(db, run_id)
-    state, stored = run_state(db, registry, run)
-    refuse_if_faulty(run_id, state)
+    run, state = state_for_append(db, registry, run_id)
     previous_status = state.status
-    known = {event["id"]: event for event in stored}
+    count = run["event_count"]
+    # Events stored before with this batch's ids (replays, or ids in use), then this batch's own, by id.
+    batch = runs_db.find_events(db, [str(raw.get("id")).lower() for raw in raw_events if isinstance(raw, dict)])
     accepted: list[dict[str, Any]] = []
     duplicates: list[str] = []
-    head = stored[-1]["hash"] if stored else run["genesis_hash"]
+    head = run["head_hash"]
     received_at = utc_now()
     for index, raw in enumerate(raw_events):
         try:
             event = normalise(raw, run_id, clock)
-            if event.id in known:
-                _check_replay(known[event.id], event)
+            earlier = batch.get(event.id)
+            if earlier is not None and earlier["run"] == run_id:
+                _check_replay(earlier, event)
                 duplicates.append(event.id)
                 continue
-            if runs_db.find_event(db, event.id) is not None:
+            if earlier is not None:
                 raise EventError("id_in_use", "this event id is already used by another run")
+            if event.type == "redaction" and isinstance(event.value, dict) and is_uuid(event.value.get("event")):
+                target = runs_db.find_event(db, event.value["event"].lower())
+                if target is not None and target["run"] == run_id:
+                    state.know_text(target)  # a resumed state holds no earlier texts of its own
             validate(event, state.protocol, state, actor)
         except EventError as error:
             error.index = index
@@ -258,14 +294,14 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
             raise
         # Every event is sealed over a salted commitment to its texts, so a text can be removed later.
         committed = commit_texts({**event.client_fields(), "run": run_id, "received_at": received_at,
-                                  "actor": actor.username, "seq": len(stored) + len(accepted) + 1},
+                                  "actor": actor.username, "seq": count + len(accepted) + 1},
                                  event.value_is_text)
         committed["text_flagged"] = event.text_confirmed and any(
             find_personal_data(text) for text in event.texts().values())
         stored_event = seal(committed, head)
         head = stored_event["hash"]
         state.apply(stored_event)
-        known[event.id] = stored_event
+        batch[event.id] = stored_event
         accepted.append(stored_event)
     if accepted:
         try:
@@ -274,7 +310,7 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                     raise _StaleRun()
                 runs_db.insert_events(db, accepted)
                 became_submitted = state.status == "submitted" and previous_status != "submitted"
-                runs_db.update_run_summary(db, run_id, state.status, head, len(stored) + len(accepted),
+                runs_db.update_run_summary(db, run_id, state.status, head, count + len(accepted),
                                            received_at if became_submitted else None, received_at)
                 summaries_db.write_summary(db, run, state)  # queue and oversight figures, same transaction
                 redactions = [e for e in accepted if e["type"] == "redaction"]
@@ -284,9 +320,12 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 if (state.status != previous_status and state.status in RECORD_STATUSES) or \
                         previous_status in FOLLOW_UP_STATUSES or (redactions and state.status in RECORD_STATUSES):
                     records_db.enqueue_due(db, run_id, state.status, head, accepted[-1]["type"], received_at)
+                # Last: removing a text above drops the run's snapshot (a trigger), and this writes the new one.
+                runs_db.save_fold(db, run_id, head, count + len(accepted), state.snapshot())
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first
-    return AppendResult([e["id"] for e in accepted], duplicates, head, state)
+    return AppendResult([e["id"] for e in accepted], duplicates, head, count + len(accepted), state,
+                        [e for e in accepted])
 
 
 def _check_replay(stored: dict[str, Any], event) -> None:

@@ -76,7 +76,7 @@ def main(base: str, username: str, protocol_id: str, version: str, label: str) -
     client.json("POST", f"/api/v1/runs/{run_id}/events", {"events": answers})
     submitted = event("run.submitted", value={"name": username, "confirmed": True})
     result = client.json("POST", f"/api/v1/runs/{run_id}/events", {"events": [submitted]})
-    print(f"run {run_id}: {result['state']['status']}, chain head {result['head']}")
+    print(f"run {run_id}: {result['status']}, chain head {result['head']}")
 
 
 if __name__ == "__main__":

@@ -55,10 +55,13 @@ def test_whole_life_of_a_run(api, app):
     assert response.status_code == 200
     body = response.get_json()
     assert body["accepted"] == [e["id"] for e in answers]
-    assert body["state"]["complete"] is True
+    assert body["complete"] is True and body["missing_critical"] == []
+    assert body["event_count"] == len(answers) and body["counts"]["todo"] == 0
+    assert set(body["steps"]) == {e["step"] for e in answers}  # what the batch changed, not the whole state
+    assert "state" not in body
     submit = attestation()
     body = me.send(run_id, submit).get_json()
-    assert body["state"]["status"] == "submitted"
+    assert body["status"] == "submitted"
     fetched = me.get(f"/api/v1/runs/{run_id}").get_json()
     assert fetched["run"]["status"] == "submitted"
     assert fetched["run"]["head_hash"] == body["head"] == fetched["events"][-1]["hash"]

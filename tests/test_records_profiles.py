@@ -104,7 +104,7 @@ def world(tmp_path_factory, key_folder):
     deviation = event("deviation", "suspects-arrested", note=DEVIATION)
     submitted = acc.send(run_id, *answers, deviation, attestation(ATTESTED_BY))
     assert submitted.status_code == 200, submitted.get_json()
-    flags = submitted.get_json()["state"]["red_flags"]
+    flags = sup.get(f"/api/v1/runs/{run_id}").get_json()["state"]["red_flags"]
     approved = sup.send(run_id, event("review.approved", value={"acknowledged": [f["id"] for f in flags]},
                                       note=COMMENT))
     assert approved.status_code == 200, approved.get_json()

@@ -90,7 +90,7 @@ def closed_run(app, api, label, legacy=False, operation=None):
     response = acc.send(run_id, event("note", note=NOTE), *complete_answers(protocol), deviation, attestation())
     assert response.status_code == 200, response.get_json()
     approved = sup.send(run_id, event("review.approved", value={"acknowledged": [deviation["id"]]}, note=COMMENT))
-    assert approved.status_code == 200 and approved.get_json()["state"]["status"] == "approved"
+    assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
     return run_id
 
 

@@ -108,11 +108,11 @@ def test_full_cycle_through_the_api(app, api):
     acc, sup = api("acc"), api("sup")
     run_id, deviation_id = submitted_run(app, acc)
     returned = sup.send(run_id, event("review.returned", note="Add the time the briefing began."))
-    assert returned.status_code == 200 and returned.get_json()["state"]["status"] == "returned"
+    assert returned.status_code == 200 and returned.get_json()["status"] == "returned"
     assert acc.send(run_id, event("note", None, note="Briefing began 20 minutes late.")).status_code == 200
     assert acc.send(run_id, attestation()).status_code == 200
     approved = sup.send(run_id, event("review.approved", value={"acknowledged": [deviation_id]}))
-    assert approved.status_code == 200 and approved.get_json()["state"]["status"] == "approved"
+    assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
     again = sup.send(run_id, event("review.returned", note="Second thoughts"))
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "run_locked"
 

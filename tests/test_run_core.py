@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from donoharm.protocols import load_directory
-from donoharm.runs import Actor, EventError, fold, genesis_hash, normalise, seal, validate, verify_chain
+from donoharm.runs import Actor, EventError, RunState, fold, genesis_hash, normalise, seal, validate, verify_chain
 from tests.conftest import attestation, complete_answers, event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,3 +247,26 @@ def test_the_answer_made_last_wins_whichever_arrives_last():
     cleared = {**event("step.cleared", step.id), "at": "2026-01-01T10:06:00Z"}
     _events, state = append(run, protocol, events, [cleared])
     assert state.steps[step.id]["status"] == "todo"
+
+
+@settings(max_examples=60, deadline=None)
+@given(event_lists(), st.data())
+def test_a_state_resumed_from_its_snapshot_validates_and_summarises_as_the_whole_fold(raw, data):
+    """Appends resume the state from a JSON snapshot instead of re-folding the run (run_service): whatever point
+    the snapshot was taken at, what the rest of the run adds up to is what the whole fold says."""
+    import json
+
+    run = make_run(PROTOCOL)
+    events, whole = append(run, PROTOCOL, [], raw)
+    cut = data.draw(st.integers(0, len(events)))
+    snapshot = json.loads(json.dumps(fold(PROTOCOL, "acc", "live", events[:cut]).snapshot()))
+    resumed = RunState.resume(PROTOCOL, "acc", "live", snapshot)
+    for stored in events[cut:]:
+        resumed.apply(stored)
+    assert json.loads(json.dumps(resumed.snapshot())) == json.loads(json.dumps(whole.snapshot()))
+    assert (resumed.status, resumed.counts(), resumed.missing_critical(), resumed.red_flags(),
+            resumed.follow_ups(), resumed.measures()) == \
+        (whole.status, whole.counts(), whole.missing_critical(), whole.red_flags(), whole.follow_ups(),
+         whole.measures())
+    with pytest.raises(ValueError):  # it cannot pass for the whole run: it holds no notes
+        resumed.to_json()

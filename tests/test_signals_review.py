@@ -239,7 +239,7 @@ def test_supervisor_home_lists_overdue_follow_ups_and_follow_up_flags(app, api, 
     assert approve_via_api(sup, flagged, []).status_code == 200
     response = acc.send(flagged, event("step.set", "no-removal-72h", "yes"),
                         event("step.set", "services-reachable", True))
-    assert response.status_code == 200 and response.get_json()["state"]["status"] == "closed"
+    assert response.status_code == 200 and response.get_json()["status"] == "closed"
 
     login(client, "sup2")
     home = client.get("/").get_data(as_text=True)

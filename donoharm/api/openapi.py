@@ -85,10 +85,30 @@ CORE_PATHS: dict[str, Any] = {
             "type": "object", "required": ["events"],
             "properties": {"events": {"type": "array", "items": _ref("Event"), "maxItems": 500}}}}}},
         "responses": {"200": _json({"type": "object",
-                                    "required": ["accepted", "duplicates", "head", "state", "receipt"],
+                                    "description": "Where the run now stands and what this batch changed; "
+                                    "its size does not grow with the run's history (GET /api/v1/runs/{run_id} "
+                                    "has the whole state)",
+                                    "required": ["accepted", "duplicates", "head", "status", "event_count",
+                                                 "counts", "missing_critical", "complete", "steps",
+                                                 "removed_texts", "receipt"],
                                     "properties": {"accepted": {"type": "array", "items": {"type": "string"}},
                                                    "duplicates": {"type": "array", "items": {"type": "string"}},
-                                                   "head": {"type": "string"}, "state": _ref("RunState"),
+                                                   "head": {"type": "string"},
+                                                   "status": {"type": "string", "enum": RUN_STATUSES},
+                                                   "event_count": {"type": "integer", "minimum": 0},
+                                                   "counts": {"type": "object", "description": "Steps done, "
+                                                              "not applicable (na) and still to do (todo)"},
+                                                   "missing_critical": {"type": "array",
+                                                                        "items": {"type": "string"}},
+                                                   "complete": {"type": "boolean"},
+                                                   "steps": {"type": "object", "description": "The current "
+                                                             "entry of each step this batch's events named, "
+                                                             "as in RunState.steps: an answer superseded by "
+                                                             "one made later shows the one that stands"},
+                                                   "removed_texts": {"type": "array", "description": "Every "
+                                                                     "text removed from the run so far: {event, "
+                                                                     "value_is_text}; a phone deletes its copies",
+                                                                     "items": {"type": "object"}},
                                                    "receipt": {"anyOf": [_ref("Receipt"), {"type": "null"}],
                                                                "description": "The server's signed receipt for "
                                                                "`head`, also when every event was a replay; keep "

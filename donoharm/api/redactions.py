@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_login import current_user, login_required
 
-from .. import redaction
+from .. import redaction, run_service
 from ..db import get_db
 from ..db import records as records_db
 from ..library import get_registry
@@ -49,7 +49,9 @@ def create(run_id: str):
     except EventError as error:
         raise in_body_terms(error) from None
     redaction_id = result.accepted[0]
-    return jsonify({"redaction": redaction_id, "head": result.head, "state": result.state.to_json(),
+    # The whole state as it now reads (an append keeps only what validation needs): a rare request, folded here.
+    state, _events = run_service.run_state(db, get_registry(), run_service.load_run(db, run_id))
+    return jsonify({"redaction": redaction_id, "head": result.head, "state": state.to_json(),
                     "records_superseded": records_db.superseded_by(db, redaction_id)}), 201
 
 

@@ -122,8 +122,10 @@ def post_events(run_id: str):
             redaction.remove_superseded_files(get_db(), str(raw["id"]).lower(), Path(current_app.instance_path))
 
     # A signed receipt for the head, also for a batch of replays: the phone keeps the latest per run.
+    # Where the run stands and what this batch changed, not the whole state (GET has it): the answer's size and
+    # cost do not grow with the run's history.
     return jsonify({"accepted": result.accepted, "duplicates": result.duplicates, "head": result.head,
-                    "state": result.state.to_json(), "receipt": receipt_or_none(get_db(), run_id, result.head)})
+                    **result.changes(), "receipt": receipt_or_none(get_db(), run_id, result.head)})
 
 
 def record_status(run_id: str) -> dict:

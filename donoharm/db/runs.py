@@ -63,6 +63,42 @@ def run_with_events(db: Database, run_id: str) -> tuple[dict[str, Any] | None, l
         db.execute("COMMIT")
 
 
+def append_position(db: Database, run_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
+                                                        dict[str, Any] | None, bool]:
+    """What an append starts from, read in one transaction: the run's row, its fold snapshot ({head_hash,
+    event_count, state}) if one is kept, its last event, and whether a fault is recorded against it."""
+    def read():
+        run = get_run(db, run_id)
+        fold = db.execute("SELECT head_hash, event_count, state FROM run_folds WHERE run_id = ?",
+                          [run_id]).fetchone()
+        last = db.execute("SELECT * FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", [run_id]).fetchone()
+        faulty = db.execute("SELECT 1 FROM integrity_faults WHERE run_id = ?", [run_id]).fetchone() is not None
+        snapshot = {**dict(fold), "state": json.loads(fold["state"])} if fold else None
+        return run, snapshot, _event(last) if last else None, faulty
+
+    if db.conn.in_transaction:
+        return read()
+    db.execute("BEGIN")
+    try:
+        return read()
+    finally:
+        db.execute("COMMIT")
+
+
+def save_fold(db: Database, run_id: str, head_hash: str, event_count: int, state: dict[str, Any]) -> None:
+    """Keep the run's fold snapshot as of its new head (in the append's transaction)."""
+    db.execute("INSERT INTO run_folds (run_id, head_hash, event_count, state) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (run_id) DO UPDATE SET head_hash = excluded.head_hash, "
+               "event_count = excluded.event_count, state = excluded.state",
+               [run_id, head_hash, event_count, json.dumps(state, separators=(",", ":"))])
+
+
+def find_events(db: Database, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored events among these ids, by id (one query for a batch)."""
+    rows = db.execute("SELECT * FROM events WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(event_ids)])
+    return {row["id"]: _event(row) for row in rows}
+
+
 def find_event(db: Database, event_id: str) -> dict[str, Any] | None:
     row = db.execute("SELECT * FROM events WHERE id = ?", [event_id]).fetchone()
     return _event(row) if row else None

@@ -551,3 +551,25 @@ def transparency_m001_reports(db):
         """
     )
     db.execute("INSERT INTO instance_identity (id, instance_id) VALUES (1, ?)", [str(uuid.uuid4())])
+
+
+@migrations()
+def runs_m001_fold_snapshots(db):
+    # Constant-time appends (issue 14, run_service): what validating the next events needs (RunState.snapshot),
+    # written in each append's transaction, so an append never re-reads or re-folds the run's earlier events.
+    # Any change to a stored event other than an append (an UPDATE or DELETE, the app's own redactions included)
+    # drops the run's snapshot, so the next append reads and verifies the whole chain again (runs/integrity.py).
+    db.executescript(
+        """
+        CREATE TABLE run_folds (
+            run_id TEXT PRIMARY KEY REFERENCES runs(id),
+            head_hash TEXT NOT NULL,
+            event_count INTEGER NOT NULL,
+            state TEXT NOT NULL
+        );
+        CREATE TRIGGER events_updated_drop_fold AFTER UPDATE ON events
+        BEGIN DELETE FROM run_folds WHERE run_id = OLD.run_id; END;
+        CREATE TRIGGER events_deleted_drop_fold AFTER DELETE ON events
+        BEGIN DELETE FROM run_folds WHERE run_id = OLD.run_id; END;
+        """
+    )

@@ -93,6 +93,22 @@ def first_fault(run: dict[str, Any], events: Sequence[dict[str, Any]], start: in
     return None
 
 
+def tail_fault(run: dict[str, Any], last: dict[str, Any] | None) -> ChainFault | None:
+    """The checks an append can make without reading the whole chain: the run's header, and its last event
+    against the run's cached head and count (the event the new ones will link to). The rest of the chain is
+    verified whenever the run is read, signed or checked by `db verify`, and by the next append after any
+    stored event was changed (the database drops the run's fold snapshot then: db/schema.py)."""
+    if run.get("genesis_hash") != genesis_hash(run):
+        return ChainFault(0, "the run's header (label, protocol, author or start time) was changed "
+                             "after the run was started")
+    count = run["event_count"]
+    if last is None:
+        return None if count == 0 else ChainFault(1, f"the run counts {count} events but none is stored")
+    return _event_fault(run["id"], count, last.get("prev_hash"), last) or (
+        None if last.get("hash") == run["head_hash"] else
+        ChainFault(count, "the run's recorded head does not match its last event"))
+
+
 def verify_chain(run: dict[str, Any], events: Sequence[dict[str, Any]]) -> list[str]:
     """The problems in a run's stored chain as words: empty when every link holds, else its first fault."""
     fault = first_fault(run, events)

@@ -54,6 +54,10 @@ class RunState:
         # Each event holding free text (or whose text was removed): {"committed", "redacted", "type", "step"}.
         self.texts: dict[str, dict[str, Any]] = {}
         self.redactions: list[dict[str, Any]] = []  # who removed which event's text, when and why
+        self.removed_texts: dict[str, bool] = {}  # each removed text's event -> whether it was an answer's value
+        # False for a state resumed from a persisted summary (resume): it holds what validating and summarising
+        # the next events needs, not the run's notes or superseded answers, so it cannot describe the whole run.
+        self.whole = True
 
     def _register_text(self, event: dict[str, Any]) -> None:
         committed = bool(event.get("text_commitment"))
@@ -64,11 +68,17 @@ class RunState:
                                        "step": event.get("step"), "flagged": bool(event.get("text_flagged")),
                                        "value_is_text": bool(event.get("value_is_text"))}
 
+    def know_text(self, event: dict[str, Any]) -> None:
+        """Learn of an earlier event's text (a resumed state knows only its summary): a redaction naming it
+        is then validated as in a whole fold."""
+        self._register_text(event)
+
     def _redact(self, event: dict[str, Any], entry: dict[str, Any]) -> None:
         """Apply a redaction: the target's text is gone from the state as it is from storage."""
         target = event["value"]["event"]
         text = self.texts.setdefault(target, {"committed": True, "value_is_text": False})
         text["redacted"] = True
+        self.removed_texts[target] = bool(text["value_is_text"])
         for item in [*self.steps.values(), *self.notes, *self.deviations, *self.reviews, *self.superseded]:
             if item.get("event") == target:
                 for key in ("note", "comment"):
@@ -194,10 +204,39 @@ class RunState:
                 if step.expected and self.steps[step.id]["status"] == "done"
                 and self.steps[step.id]["value"] != step.expected]
 
-    def to_json(self) -> dict[str, Any]:
+    def counts(self) -> dict[str, int]:
         counts = {"done": 0, "na": 0, "todo": 0}
         for entry in self.steps.values():
             counts[entry["status"]] += 1
+        return counts
+
+    def snapshot(self) -> dict[str, Any]:
+        """What validating and summarising the next events needs, as JSON: kept with the run (run_service) so
+        an append never re-reads or re-folds earlier events. Its size grows with the protocol's steps and the
+        run's deviations, submissions, reviews and removed texts, never with its answers or notes."""
+        return {"status": self.status, "steps": self.steps, "deviations": self.deviations,
+                "submissions": self.submissions, "reviews": self.reviews, "last_event_at": self.last_event_at,
+                "phase_span": self.phase_span, "removed_texts": self.removed_texts}
+
+    @classmethod
+    def resume(cls, protocol: Protocol, created_by: str, mode: str, snapshot: dict[str, Any]) -> RunState:
+        """A state from its snapshot, ready to validate and apply the next events."""
+        state = cls(protocol, created_by, mode)
+        state.status = snapshot["status"]
+        state.steps.update(snapshot["steps"])
+        state.deviations = snapshot["deviations"]
+        state.submissions = snapshot["submissions"]
+        state.reviews = snapshot["reviews"]
+        state.last_event_at = snapshot["last_event_at"]
+        state.phase_span = {phase: tuple(span) for phase, span in snapshot["phase_span"].items()}
+        state.removed_texts = snapshot["removed_texts"]
+        state.whole = False
+        return state
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.whole:
+            raise ValueError("a state resumed from its snapshot does not describe the whole run")
+        counts = self.counts()
         missing = self.missing_critical()
         return {
             "status": self.status,

@@ -85,10 +85,10 @@ async function sendRun(token, run) {
 
 // Answers this phone sent that the server did not use because another phone's answer to the same step was
 // made later: the person is told on the run what the step says now.
-function replaced(events, known, state) {
+function replaced(events, known, answer) {
   const notices = [];
   for (const event of events) {
-    const now = state && state.steps && state.steps[event.step];
+    const now = answer && answer.steps && answer.steps[event.step];  // each step the batch named, as it stands
     if (!event.type.startsWith("step.") || !now || now.event === event.id || known.has(now.event)) continue;
     notices.push({ event: event.id, run: event.run, user: event.user, step: event.step, mine: event.value,
       status: now.status, value: now.value, note: now.note, at: now.at, now: now.event,
@@ -97,14 +97,9 @@ function replaced(events, known, state) {
   return notices;
 }
 
-// The texts a supervisor removed from the run, as the server's state says: [{event, value_is_text}]. A removed
-// free-text answer is the current answer of its step with its value gone.
-function removedTexts(state) {
-  if (!state || !Array.isArray(state.redactions) || !state.redactions.length) return [];
-  const answers = new Set(Object.values(state.steps || {})
-    .filter((s) => s.redacted && s.status === "done" && s.value === null).map((s) => s.event));
-  const targets = [...new Set(state.redactions.map((r) => r.target))];
-  return targets.map((id) => ({ event: id, value_is_text: answers.has(id) }));
+// The texts a supervisor removed from the run, as the server's answer lists them: [{event, value_is_text}].
+function removedTexts(answer) {
+  return answer && Array.isArray(answer.removed_texts) ? answer.removed_texts : [];
 }
 
 // Pages of the run saved on this phone for use without a signal still hold a removed text: they go, and are
@@ -125,8 +120,8 @@ async function refreshSavedPages(runId) {
   }
 }
 
-async function forgetRemovedTexts(runId, state) {
-  const removed = removedTexts(state);
+async function forgetRemovedTexts(runId, answer) {
+  const removed = removedTexts(answer);
   if (!removed.length) return;
   const fresh = await dropRemovedTexts(runId, removed);
   if (fresh.length) await refreshSavedPages(runId);
@@ -141,12 +136,12 @@ async function sendEvents(token, runId, events, known, user) {
     const { status, data } = await withToken(token, "POST", `/api/v1/runs/${runId}/events`, { events: payload });
     if (status === 200 && data) {
       const accepted = new Set(data.accepted || []);
-      const notices = replaced(batch.filter((e) => accepted.has(e.id)), known, data.state);
+      const notices = replaced(batch.filter((e) => accepted.has(e.id)), known, data);
       if (notices.length) await addNotices(notices);
       await markSent([...(data.accepted || []), ...(data.duplicates || [])].map((e) => (typeof e === "string" ? e : e.id)));
       // The server's signed receipt for the run as it now stands: kept for the person who sent the changes.
       if (data.receipt && data.receipt.run === runId) await keepReceipt(user, data.receipt).catch(() => {});
-      await forgetRemovedTexts(runId, data.state).catch(() => {});
+      await forgetRemovedTexts(runId, data).catch(() => {});
       continue;
     }
     // All or nothing: the batch was refused. Name the event the server blamed (else the first) and stop this run.
