@@ -58,9 +58,9 @@ lighthouse:
 bench: $(VENV)/.test-installed deps lighthouse
 	$(PY) -m benchmarks
 
-## Load test: 50 simulated phones against gunicorn on loopback for 60 s
+## Load test: 500 simulated phones against gunicorn on loopback for 60 s, then a ramp to find the saturation point
 load: $(VENV)/.test-installed
-	$(PY) -m benchmarks.load --devices 50 --seconds 60
+	$(PY) -m benchmarks.load --devices 500 --seconds 60 --ramp
 
 ## Crash test: SIGKILL the server while a client streams events; every acknowledged event survives
 crash: $(VENV)/.test-installed

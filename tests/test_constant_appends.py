@@ -2,6 +2,8 @@
 re-reading and re-folding its history, answers with what changed, and still refuses a run edited outside the app."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from donoharm import run_service
@@ -126,3 +128,45 @@ def test_the_answer_names_the_standing_answer_and_every_removed_text(app, users)
     assert replay["duplicates"] == [note["id"]]
     assert replay["removed_texts"] == [{"event": note["id"], "value_is_text": False}]
     assert replay["status"] == "submitted" and replay["complete"] is True
+
+
+@pytest.fixture
+def keeping(app):
+    """The production setting: each server thread keeps its connection between requests."""
+    from donoharm.db import release_kept_connection
+
+    app.config["KEEP_CONNECTIONS"] = True
+    app.config["RECORDS_WORKER"] = "off"  # (the tests' inline record issuing opens a connection of its own)
+    yield app
+    release_kept_connection()
+
+
+def test_a_server_thread_reuses_its_connection_and_never_a_stale_one(keeping, users, monkeypatch):
+    import donoharm.db as db_module
+
+    opened = []
+    real = db_module.connect
+    monkeypatch.setattr(db_module, "connect", lambda path: opened.append(path) or real(path))
+    acc = Api(keeping, "acc")
+    run_id = acc.start_run()
+    before = len(opened)
+    for number in range(3):
+        assert acc.send(run_id, event("note", note=f"Synthetic note {number}.")).status_code == 200
+    assert len(opened) == before  # the same connection, request after request
+
+    with keeping.test_request_context():  # a request that failed inside a transaction leaves none open
+        db = db_module.get_db()
+        db.execute("BEGIN IMMEDIATE")
+        db_module.close_db()
+    assert acc.send(run_id, event("note", note="Synthetic note after.")).status_code == 200
+
+    # A database file replaced underneath (a restore with the server stopped, a new instance) is opened afresh.
+    database = keeping.config["DATABASE"]
+    db_module.release_kept_connection()
+    copy = real(database + ".copy")
+    real(database).conn.backup(copy.conn)
+    copy.conn.close()
+    os.replace(database + ".copy", database)
+    opened.clear()
+    assert acc.get(f"/api/v1/runs/{run_id}").status_code == 200
+    assert opened == [database]

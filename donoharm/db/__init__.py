@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,17 +42,66 @@ def create_private(path: str | Path) -> None:
         pass  # another process created it first
 
 
+# One open connection kept per server thread between requests: opening one (and SQLite's checkpoint when the
+# last connection to a file closes) cost more than the rest of a small append. It is used again only by the same
+# process and thread, for the same file: a database replaced underneath (a restore) is a new file, and is opened.
+_kept = threading.local()
+
+
+def _identity(path: str) -> tuple[int, int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (os.getpid(), found.st_dev, found.st_ino)
+
+
+def _kept_connection(path: str) -> sqlite_utils.Database | None:
+    kept = getattr(_kept, "db", None)
+    if kept is None:
+        return None
+    _kept.db = None
+    db, kept_path, identity = kept
+    if kept_path == path and identity is not None and identity == _identity(path):
+        return db
+    if identity is not None and identity[0] == os.getpid():  # never close what a parent process opened
+        db.conn.close()
+    return None
+
+
+def release_kept_connection() -> None:
+    """Close this thread's kept connection (before a command that needs the database closed, such as restore)."""
+    kept = getattr(_kept, "db", None)
+    _kept.db = None
+    if kept is not None and kept[2] is not None and kept[2][0] == os.getpid():
+        kept[0].conn.close()
+
+
 def get_db() -> sqlite_utils.Database:
-    """The request's database connection, opened once and closed at teardown."""
+    """The request's database connection: the thread's kept one when it still belongs to this database file."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        path = current_app.config["DATABASE"]
+        g.db = _kept_connection(path) or connect(path)
     return g.db
 
 
 def close_db(_error: BaseException | None = None) -> None:
+    """At teardown: keep the connection for the thread's next request (a transaction left open is rolled back).
+    KEEP_CONNECTIONS (default: on, off under TESTING) false closes it instead: tests compare instance folders byte
+    for byte and restore in the same process, where a kept connection's -wal file would be in the way."""
     db = g.pop("db", None)
-    if db is not None:
+    if db is None:
+        return
+    path = current_app.config["DATABASE"]
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    if path == ":memory:" or not current_app.config.get("KEEP_CONNECTIONS", not current_app.testing):
         db.conn.close()
+        return
+    previous = _kept_connection(path)  # a second app in this thread (tests): the older connection goes
+    if previous is not None:
+        previous.conn.close()
+    _kept.db = (db, path, _identity(path))
 
 
 @contextmanager

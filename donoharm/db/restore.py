@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlite_utils import Database
 
 from ..backup import archive, checks, swap
-from . import connect, create_private, migrate
+from . import connect, create_private, migrate, release_kept_connection
 from . import integrity as integrity_db
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -198,6 +198,7 @@ def restore_command(source: Path, replace: bool) -> None:
         raise click.ClickException(f"DATABASE ({database}) is outside the instance folder {instance}: "
                                    "restore a database backup (`db backup`) instead")
     refuse_as_another_user(instance)
+    release_kept_connection()  # this process's own kept connection is not "another process"
     live = connect(str(database))
     try:
         in_use = holds_data(live)
