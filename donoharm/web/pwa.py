@@ -33,7 +33,7 @@ bp = Blueprint("pwa", __name__)
 
 # Public files every page needs; private pages are cached by the page itself once signed in.
 SHELL_STATIC = ("css/app.css", "css/vault.css", "js/app.js", "js/idb.js", "js/outbox.js", "js/sync.js",
-                "js/run.js", "js/local.js", "js/text.js", "js/errors.js", "js/flags.js",
+                "js/run.js", "js/fold.js", "js/local.js", "js/text.js", "js/errors.js", "js/flags.js",
                 # The PIN, the lock screen, Hide and an offline sign-out: all work with no signal.
                 "js/vault.js", "js/lock.js", "js/signout.js",
                 "js/personal-data.js",  # the personal-data guard: it must work with no signal

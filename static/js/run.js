@@ -6,8 +6,13 @@ import { clearErrors, showError } from "./errors.js";
 import { findPersonalData } from "./personal-data.js";
 import { hasForbiddenCharacters, timeOfDay } from "./text.js";
 import { answerReasons as reasonsFor } from "./flags.js";
+import { applyEvent, copyState, counts, coveredSteps, fold, missingCritical, newState, openFollowUpSteps } from "./fold.js";
 
 let root, data, S, runId, user;
+// What the page's changes add up to, decided by fold.js as the server's fold decides it (donoharm/runs/state.py):
+// which answer stands, each step's status, the deviations, the completion rule and the run's status. `drawn` is
+// the state the page was drawn in (by the server, or the blank copy); `state` adds the changes shown since.
+let protocol, drawn, state;
 let followUpPage = false;  // the page was drawn for a run in follow_up (approved; only follow-up steps open)
 // The page as the server (or the blank copy) drew it, before any change saved on this phone was shown:
 // a change the server refuses is taken off the screen by drawing its step again from here.
@@ -178,10 +183,10 @@ function deviationItem(href, label, note) {
 // follow-up step is, the run is closed (as the server will have it when the changes are sent).
 function followUp() {
   if (!followUpPage) return;
-  const open = [...root.querySelectorAll("li.run-step[data-follow-up=true]")].filter((li) => li.dataset.status === "todo");
-  const openPhases = new Set(open.map((li) => li.closest("section.phase").dataset.phase));
+  const phaseOf = Object.fromEntries(protocol.steps.map((step) => [step.id, step.phase]));
+  const openPhases = new Set(openFollowUpSteps(state, protocol).map((id) => phaseOf[id]));
   root.querySelectorAll("[data-role=follow-up-notice]").forEach((notice) => { notice.hidden = !openPhases.has(notice.dataset.phase); });
-  const closed = !open.length;
+  const closed = state.status === "closed";
   root.dataset.status = closed ? "closed" : "follow_up";
   root.querySelector("[data-role=run-status]").textContent = closed ? S.closed : S.follow_up;
   const section = root.querySelector("[data-role=follow-up]");
@@ -223,21 +228,25 @@ function closeForms(li) {
 }
 
 // Show one event on the page, as the server's page would after folding it. A refused change is not
-// shown as recorded: the banner above names it instead.
+// shown as recorded: the banner above names it instead. An answer made (by device time) before the step's
+// current one does not replace it, on the server or here (fold.js): its form just closes.
 function apply(event) {
   if (event.error) return;
   const li = stepItem(event.step);
+  const outcome = applyEvent(state, event);
+  if (outcome !== "applied") {
+    if (li) closeForms(li);
+    return;
+  }
   if (li) li.dataset.local = "true";
+  if (li && ["step.set", "step.cleared", "step.na"].includes(event.type)) li.dataset.status = state.steps[event.step].status;
   if (event.type === "step.set" && li) {
-    li.dataset.status = "done";
     if (JUDGED_KINDS.includes(li.dataset.kind) && event.value !== null) li.dataset.value = String(event.value);
     setAnswer(li, "answer", answerPara(li, event.value, event.at, event.redacted));
   } else if (event.type === "step.cleared" && li) {
-    li.dataset.status = "todo";
     delete li.dataset.value;
     setAnswer(li, "answer", null);
   } else if (event.type === "step.na" && li) {
-    li.dataset.status = "na";
     delete li.dataset.value;
     setAnswer(li, "answer", para("answer", S.na_prefix, shownNote(event), event.at));
   } else if (event.type === "deviation" || event.type === "note") {
@@ -289,25 +298,41 @@ async function redraw() {
   }
   const notes = document.getElementById("run-notes");
   if (notes && notes.dataset.local === "true") notes.replaceWith(pristine.get("").cloneNode(true));
+  state = copyState(drawn);
   const known = new Set(data.events);
   for (const event of (await eventsOf(runId)).filter(ownedBy(user))) if (!known.has(event.id)) apply(event);
   progress();
 }
 
+// The protocol as the page draws it: its steps in order, each with its phase, for fold.js.
+function pageProtocol() {
+  return { steps: [...root.querySelectorAll("li.run-step")].map((li) => ({
+    id: li.dataset.step, critical: li.dataset.critical === "true", followUp: li.dataset.followUp === "true",
+    phase: li.closest("section.phase") ? li.closest("section.phase").dataset.phase : "" })) };
+}
+
+// The state the page was drawn in: each step's status, the steps a deviation was recorded for, the run's status.
+// The page's answers carry no device time here, so any change made on this phone replaces them.
+function pageState() {
+  const found = newState(protocol, root.dataset.status || "in_progress");
+  for (const li of root.querySelectorAll("li.run-step")) {
+    found.steps[li.dataset.step].status = li.dataset.status;
+    if (li.dataset.deviated === "true") found.deviations.push({ event: null, step: li.dataset.step });
+  }
+  return found;
+}
+
 // The critical steps still open (not answered, not N/A, no deviation): what blocks a submission.
-const openCritical = () => [...root.querySelectorAll("li.run-step")].filter((li) => li.dataset.critical === "true"
-  && li.dataset.status === "todo" && li.dataset.deviated !== "true");
+const openCritical = () => missingCritical(state, protocol).map(stepItem);
 
 function progress() {
   signals();
   followUp();
-  const steps = [...root.querySelectorAll("li.run-step")];
-  for (const li of steps) if (li.querySelector(".tag-deviation")) li.dataset.deviated = "true";
-  const count = (status) => steps.filter((li) => li.dataset.status === status).length;
-  const covered = steps.filter((li) => li.dataset.status === "todo" && li.dataset.deviated === "true").length;
-  const missing = openCritical().length;
+  const count = counts(state);
+  const covered = coveredSteps(state, protocol).length;
+  const missing = missingCritical(state, protocol).length;
   const line = root.querySelector("[data-role=progress]");
-  line.textContent = fill(S.progress, { done: count("done"), total: steps.length, na: count("na") });
+  line.textContent = fill(S.progress, { done: count.done, total: protocol.steps.length, na: count.na });
   if (covered) line.append(" ", fill(covered === 1 ? S.covered_one : S.covered, { n: covered }));
   if (missing) {
     const strong = document.createElement("strong");
@@ -625,7 +650,7 @@ function interceptForms() {
   submit.addEventListener("submit", (e) => {
     e.preventDefault();
     once(submit, async () => {
-      if (root.dataset.status === "submitted") return;  // submitted already: never a second submission
+      if (state.status === "submitted") return;  // submitted already: never a second submission
       const name = submit.elements.name.value.trim();
       if (progress()) return showMissing(submit);
       hideMissing();
@@ -654,13 +679,14 @@ async function showNotices() {
   for (const notice of notices) {
     if (drawnNotices.has(notice.event)) continue;
     drawnNotices.add(notice.event);
-    // Show what the step says now, unless this person has answered it again since that answer was made.
-    const since = events.some((e) => e.step === notice.step && !e.error && Date.parse(e.at) > Date.parse(notice.at) && e.id !== notice.event);
+    // Show what the step says now, unless this person has answered it again since that answer was made: the
+    // answer made last wins (fold.js), among this phone's answers to the step and the other phone's.
     const type = { done: "step.set", na: "step.na", todo: "step.cleared" }[notice.status];
-    if (!since && type) {
-      apply({ id: notice.event, type, step: notice.step, value: notice.value, note: notice.note, at: notice.at,
-        redacted: notice.redacted });
-    }
+    const answer = { id: notice.event, type, step: notice.step, value: notice.value, note: notice.note, at: notice.at,
+      redacted: notice.redacted };
+    const mine = events.filter((e) => e.step === notice.step && !e.error && e.id !== notice.event);
+    const standing = type ? fold(protocol, [...mine, answer]).steps[notice.step] : undefined;
+    if (standing && standing.event === notice.event) apply(answer);
   }
   progress();
   box.replaceChildren(...notices.map((notice) => {
@@ -766,6 +792,9 @@ export async function init() {
   for (const li of root.querySelectorAll("li.run-step")) pristine.set(li.dataset.step, li.cloneNode(true));
   const notes = document.getElementById("run-notes");
   if (notes) pristine.set("", notes.cloneNode(true));
+  protocol = pageProtocol();
+  drawn = pageState();
+  state = copyState(drawn);
   // Texts a supervisor removed on the server: this phone's copies of them go too, before any is shown.
   if (data.redacted && data.redacted.length) await dropRemovedTexts(runId, data.redacted).catch(() => {});
   const known = new Set(data.events);
