@@ -182,7 +182,11 @@ def run_load(devices: int, seconds: float, batch: int, workers: int, interval: f
                 list(pool.map(lambda phone: phone.send(batch), phones))
             result = hold(phones[:devices], seconds, batch, interval)
             result["errors"] += len([p for p in not_started if names.index(p.split()[0]) < devices])
-            stages = [hold(phones[:level], stage_seconds, batch, interval) for level in (ramp or [])]
+            stages = []
+            for level in ramp or []:  # up until the first level not held: that is the saturation point
+                stages.append(hold(phones[:level], stage_seconds, batch, interval))
+                if not holds(stages[-1]):
+                    break
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -205,10 +209,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one phone's batches")
     parser.add_argument("--ramp", action="store_true",
-                        help="then 100, 200, … phones (to twice --devices), 20 s each, to find the saturation point")
+                        help="then 50, 100, 150, … phones (at most twice --devices), 20 s each, until a level is "
+                             "not held: the saturation point")
     parser.add_argument("--stage-seconds", type=float, default=20)
     args = parser.parse_args()
-    levels = list(range(100, 2 * args.devices + 1, 100)) if args.ramp else None
+    levels = list(range(50, 2 * args.devices + 1, 50)) if args.ramp else None
     result = run_load(args.devices, args.seconds, args.batch, args.workers, args.interval, levels, args.stage_seconds)
     print(f"Load test on {os.cpu_count()} cores, gunicorn {args.workers} workers x 4 threads, "
           f"{args.devices} phones, batches of {args.batch} events every {args.interval:g} s, {result['seconds']} s")

@@ -1,28 +1,49 @@
-"""Sign-in, sign-out, the first-administrator setup page, throttling and role checks (the one-time setup link:
-accounts/setup.py)."""
+"""Sign-in, sign-out and the first-administrator setup pages, and the `users` commands (the one-time setup link:
+accounts/setup.py). Who is signed in and the role check are in accounts/sign_ins.py, throttling, the page after
+signing in and the pending second step in accounts/sign_in_checks.py; their names stay importable from here."""
 from __future__ import annotations
 
-import hashlib
 import math
-import secrets
 import sys
 import time
-import unicodedata
-from datetime import timedelta
-from functools import cache, wraps
-from urllib.parse import unquote, urlsplit
 
 import click
-from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.cli import AppGroup
-from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask_babel import ngettext
+from flask_login import current_user, logout_user
+from werkzeug.security import check_password_hash
 
 from .account_forms import SignInCodeForm
 from .accounts import two_factor
 from .accounts.audit import record as audit
+from .accounts.sign_in_checks import (  # noqa: F401  (importable from auth, as before)
+    PENDING,
+    _password_fingerprint,
+    _retry_after,
+    _safe_next,
+    _unsafe_character,
+    _wait_text,
+    begin_password_attempt,
+    pending_second_step,
+    start_second_step,
+)
+from .accounts.sign_ins import (  # noqa: F401  (importable from auth, as before)
+    SESSION_KEPT_AT_SIGN_IN,
+    User,
+    _dummy_hash,
+    _fresh_session,
+    _hash_method,
+    _idle_seconds,
+    _token_hash,
+    hash_password,
+    load_user,
+    login_manager,
+    roles_required,
+    sign_in,
+    unauthorized,
+)
 from .db import get_db, transaction
 from .db import settings as settings_db
 from .db import users as users_db
@@ -30,219 +51,13 @@ from .forms import LoginForm, SetupForm
 from .organisation import is_named, organisation_name, paper_size
 from .passwords import password_problem
 from .rate_limit import address_key
-from .runs import Actor, policy
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Sign in to continue."
 
-
-class User(UserMixin):
-    """The signed-in user, loaded from the database on each request through their sign-in's token."""
-
-    def __init__(self, row: dict, sign_in: str):
-        self.sign_in = sign_in  # the token the session cookie carries instead of the user id
-        self.id = row["id"]
-        self.username = row["username"]
-        self.role = row["role"]
-        self.active = bool(row["active"])
-        self.language = row.get("language")
-        self.protocols_seen_at = row.get("protocols_seen_at")
-        self.full_name = row.get("full_name")
-        self.two_factor = bool(row.get("totp_secret"))  # signs in with a second factor
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    def get_id(self) -> str:
-        return self.sign_in
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.username, self.role)
-
-    def can_read_all_runs(self) -> bool:
-        return policy.may_review(self.role)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _idle_seconds() -> float:
-    return current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-
-
-@login_manager.user_loader
-def load_user(token: str) -> User | None:
-    """The user of a sign-in that has not ended: not signed out, not idle too long, user still active."""
-    db, now = get_db(), time.time()
-    row = users_db.signed_in_user(db, _token_hash(token), now - _idle_seconds())
-    if row is None:
-        return None
-    # Note activity now and then, not on every request: at most one write per tenth of the idle time.
-    if now - row["last_seen"] > min(3600.0, _idle_seconds() / 10):
-        users_db.touch_sign_in(db, _token_hash(token), now)
-    return User(row, token)
-
-
-# What a sign-in keeps of the session it replaces: only the person's language choice, if one is kept there.
-SESSION_KEPT_AT_SIGN_IN = ("language",)
-
-
-def _fresh_session() -> None:
-    """Start the signed-in session afresh: above all a new CSRF token, so one seen before sign-in is void."""
-    kept = {key: session[key] for key in SESSION_KEPT_AT_SIGN_IN if key in session}
-    session.clear()
-    session.update(kept)
-    session.permanent = True  # clear() dropped it; PERMANENT_SESSION_LIFETIME is the idle timeout
-    # Flask-WTF keeps the raw token in the session and the signed one for this request in g, both under this name.
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-
-
-def sign_in(row: dict) -> None:
-    """Start a sign-in for a user row and put its token in a fresh session."""
-    _fresh_session()
-    token = secrets.token_urlsafe(32)
-    users_db.start_sign_in(get_db(), row["id"], _token_hash(token), time.time(), _idle_seconds())
-    login_user(User(row, token))
-
-
-@login_manager.unauthorized_handler
-def unauthorized():
-    if request.path.startswith("/api/"):
-        from .api.errors import api_error
-
-        return api_error(401, "unauthorized", "sign in first")
-    flash(_("Sign in to continue."), "info")
-    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
-
-
-def roles_required(*roles: str):
-    """Allow a view only to signed-in users with one of the roles."""
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
-
-
-@cache
-def _dummy_hash() -> str:
-    """A hash of a random password, made once per process the way hash_password makes them.
-
-    Checking a password against it for an unknown or inactive user costs what checking a real user's does,
-    so the time sign-in takes does not tell whether a username exists.
-    """
-    return hash_password(secrets.token_urlsafe(32))
-
-
-def _hash_method(password_hash: str) -> str:
-    return password_hash.split("$", 1)[0]  # e.g. "scrypt:32768:8:1"
-
-
-# --- Throttling guesses without locking anyone out -------------------------------------------------------
-#
-# Failed sign-ins are counted in the last LOGIN_WINDOW_SECONDS per (account, address) pair, per address and
-# per account. Only a pair that has failed in the window is ever made to wait, and it waits from its own
-# latest failure for 2 ** k seconds (at most LOGIN_MAX_DELAY_SECONDS, and never longer than the window),
-# where k is the largest of
-#   pair failures - LOGIN_PAIR_FAILURES,
-#   failures from the address (any account) - LOGIN_ADDRESS_FAILURES,
-#   failures on the account (any address) - LOGIN_ACCOUNT_FAILURES,
-# and no wait at all while all three are negative. So an address with no recent failure on an account signs
-# in to it at once, however hard the account is attacked from elsewhere and however often that address has
-# failed on other accounts. An attempt made while waiting is answered 429 with Retry-After, is not checked
-# and is not counted. The counts are kept by the username as typed, so they are the same for an account
-# that does not exist; an address is an IPv4 address or an IPv6 /64 network. Signing in forgets the
-# failures of that account from that address only.
 
 def _clock() -> float:
     """The time for throttling; tests replace it to move time on without sleeping."""
     return time.time()
-
-
-def _retry_after(username: str, address: str, now: float) -> float:
-    """Seconds this (account, address) pair must still wait before its next attempt is checked; 0 if none."""
-    config = current_app.config
-    window = config["LOGIN_WINDOW_SECONDS"]
-    counts = users_db.login_failure_counts(get_db(), username, address, now - window)
-    if not counts["pair"]:
-        return 0.0
-    steps = max(counts["pair"] - config["LOGIN_PAIR_FAILURES"],
-                counts["address"] - config["LOGIN_ADDRESS_FAILURES"],
-                counts["account"] - config["LOGIN_ACCOUNT_FAILURES"])
-    if steps < 0:
-        return 0.0
-    delay = min(2.0 ** min(steps, 40), config["LOGIN_MAX_DELAY_SECONDS"], window)
-    return max(0.0, counts["pair_latest"] + delay - now)
-
-
-def begin_password_attempt(db, username: str, address: str, now: float) -> float:
-    """Seconds this (username, address) must still wait, or 0 when it may try a password now.
-
-    Decided before the account is looked up, on counts kept by the username as typed, so the answer is the same
-    whether the account exists or not. An attempt that goes ahead counts as a failure from the start, in the same
-    transaction, so that attempts sent all at once are counted by each other; the caller forgets it again when
-    the password is right."""
-    window = current_app.config["LOGIN_WINDOW_SECONDS"]
-    with transaction(db):
-        wait = _retry_after(username, address, now)
-        if wait <= 0:
-            users_db.record_login_failure(db, username, address, now, forget_before=now - window)
-    return wait
-
-
-def _wait_text(seconds: int) -> str:
-    """'45 seconds', '2 minutes' in the reader's language; rounded up so nobody comes back too early."""
-    if seconds >= 60:
-        seconds = math.ceil(seconds / 60) * 60
-    return format_timedelta(timedelta(seconds=seconds), threshold=1)
-
-
-# --- Where to go after signing in --------------------------------------------------------------------------
-
-def _unsafe_character(char: str) -> bool:
-    # Browsers drop tab, CR and LF anywhere in a URL and read "\" as "/"; refuse every control character.
-    return char == "\\" or unicodedata.category(char) == "Cc"
-
-
-def _safe_next(target: str | None) -> str:
-    """The path to go to after signing in: `target` if it is a path on this site, else the home page.
-
-    Refused: anything but "/" then something other than "/" or "\\" (so "//host" and "/\\host"), any
-    control character (C0 with tab, CR and LF, DEL, C1) or backslash, in the value or in what it decodes to
-    (once or more), and anything urlsplit reads a scheme or a host in.
-    """
-    home = url_for("home.index")
-    if not target or len(target) > 2048:
-        return home
-    forms, value = [target], target
-    for _round in range(3):  # %2509 -> %09 -> tab
-        decoded = unquote(value)
-        if decoded == value:
-            break
-        forms.append(decoded)
-        value = decoded
-    for form in forms:
-        if any(_unsafe_character(char) for char in form):
-            return home
-        if not form.startswith("/") or form.startswith("//"):
-            return home
-        parts = urlsplit(form)
-        if parts.scheme or parts.netloc:
-            return home
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -280,40 +95,6 @@ def login():
             form.password.errors.append(_("The username or password is not right."))
             status = 401
     return render_template("auth/login.html", form=form), status, headers
-
-
-# --- The second step: the code from the authenticator app, or a recovery code -----------------------------------
-#
-# After the right password, a person with a second factor is not signed in: the session holds only which
-# account is waiting for its code (PENDING), since when, and a fingerprint of the password hash it was
-# checked against. No page that needs a sign-in opens with it; it lapses after TWO_FACTOR_PENDING_SECONDS,
-# when the password changes, or when the account is deactivated.
-
-PENDING = "pending_sign_in"
-
-
-def _password_fingerprint(row: dict) -> str:
-    return hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
-
-
-def start_second_step(row: dict, next_target: str | None) -> None:
-    """Remember, in a fresh session, that `row` gave the right password and must now give a code."""
-    _fresh_session()
-    session[PENDING] = {"user": row["id"], "at": time.time(), "pw": _password_fingerprint(row),
-                        "next": next_target if next_target and len(next_target) <= 2048 else None}
-
-
-def pending_second_step() -> tuple[dict | None, dict | None]:
-    """The account waiting for its code and the pending state, or (None, None) if there is none still valid."""
-    pending = session.get(PENDING)
-    if not isinstance(pending, dict):
-        return None, None
-    row = users_db.get_user(get_db(), pending.get("user", -1))
-    age = time.time() - float(pending.get("at", 0))
-    if (row is None or not row["active"] or not two_factor.enrolled(row) or not 0 <= age
-            <= current_app.config["TWO_FACTOR_PENDING_SECONDS"] or pending.get("pw") != _password_fingerprint(row)):
-        return None, pending
-    return row, pending
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

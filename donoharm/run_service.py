@@ -1,31 +1,35 @@
-"""Starting runs and appending events: the one path by which any run changes."""
+"""Starting runs and appending events: the one path by which any run changes.
+
+Reading a run, its state and appending to it are here; the refusals, the label rule and device times are in
+run_rules.py, starting a run in run_start.py; their names stay importable from here."""
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from . import labels
 from .db import integrity as integrity_db
-from .db import protocols as protocols_db
 from .db import records as records_db
 from .db import runs as runs_db
 from .db import summaries as summaries_db
 from .db import transaction
 from .privacy import find_personal_data
 from .protocols import Protocol, Registry
-from .runs import Actor, DeviceClock, EventError, RunState, fold, genesis_hash, is_uuid, normalise, seal, validate
+from .run_rules import (  # noqa: F401  (importable from run_service, as before)
+    LABEL_LIMIT,
+    LANGUAGE_TAG,
+    RunError,
+    _optional_time,
+    checked_label,
+    utc_now,
+)
+from .run_start import _chosen_before_retirement, _run_fields, start_run  # noqa: F401
+from .runs import Actor, DeviceClock, EventError, RunState, fold, is_uuid, normalise, seal, validate
 from .runs.chain import commit_texts
-from .runs.events import parse_time
 from .runs.integrity import ChainFault, ChainGuard, tail_fault
-from .text import text_problem
 
-LABEL_LIMIT = 80
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 MAX_EVENTS_PER_BATCH = 500
 # A run entering one of these statuses gets a signed record: queued with the append, issued off the request.
 RECORD_STATUSES = ("submitted", "returned", "approved", "follow_up", "closed")
@@ -33,14 +37,6 @@ RECORD_STATUSES = ("submitted", "returned", "approved", "follow_up", "closed")
 FOLLOW_UP_STATUSES = ("follow_up", "closed")
 # One per process: remembers which rows it has verified, so a touch re-hashes only what changed.
 chain_guard = ChainGuard()
-
-
-class RunError(EventError):
-    """A run could not be created, found or changed; `kind` (runs.events.ERROR_KINDS) says what sort of refusal,
-    and the API alone turns kinds into HTTP statuses (api/errors.py)."""
-
-    def __init__(self, kind: str, code: str, message: str, details: Any = None):
-        super().__init__(code, message, details, kind=kind)
 
 
 @dataclass
@@ -63,10 +59,6 @@ class AppendResult:
                 "steps": {step: state.steps[step] for step in sorted(named) if step in state.steps},
                 "removed_texts": [{"event": event, "value_is_text": is_text}
                                   for event, is_text in state.removed_texts.items()]}
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def protocol_of(registry: Registry, run: dict[str, Any]) -> Protocol:
@@ -129,98 +121,6 @@ def refuse_if_faulty(run_id: str, state: RunState) -> None:
                        f"the stored history of this run was changed outside the app (first bad event: "
                        f"{fault.seq}; {fault.problem}); nothing can be added or signed until an "
                        "administrator has dealt with it", {"run": run_id, **fault.to_json()})
-
-
-def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> tuple[Protocol, str, str, str, str]:
-    if not isinstance(payload, dict):
-        raise RunError("malformed", "invalid_body", "the body must be a JSON object")
-    protocol = registry.get(str(payload.get("protocol_id")), str(payload.get("protocol_version")))
-    if protocol is None:
-        raise RunError("invalid", "unknown_protocol", "no such protocol version",
-                       {"protocol_id": payload.get("protocol_id"),
-                        "protocol_version": payload.get("protocol_version")})
-    label = checked_label(payload.get("label"))
-    mode = payload.get("mode", "live")
-    if mode not in ("live", "practice"):
-        raise RunError("invalid", "invalid_mode", "mode is 'live' or 'practice'")
-    language = payload.get("language") or protocol.language
-    if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
-        raise RunError("invalid", "invalid_language", "language must be a language tag such as en")
-    created_at = _optional_time(payload, "created_at", clock) or utc_now()
-    return protocol, label, mode, language, created_at
-
-
-def checked_label(label: Any, code: str = "invalid_label", what: str = "the label") -> str:
-    """A run's or an operation's label, stripped, if the label rule allows it; else a 422 RunError.
-
-    One line of printable text of at most LABEL_LIMIT characters, such as OP-2026-014, matching the organisation's
-    label pattern (labels.py): never a person's name. Refused in the plain words of the rule, with the pattern."""
-    if not isinstance(label, str) or not label.strip():
-        raise RunError("invalid", code, "give the operation a label, e.g. OP-2026-014 (never a person's name)")
-    if len(label.strip()) > LABEL_LIMIT:
-        raise RunError("invalid", code, f"{what} is longer than {LABEL_LIMIT} characters")
-    problem = text_problem(label)
-    if problem:
-        raise RunError("invalid", code, f"{what} cannot be stored: {problem}")
-    rule = labels.current_rule()
-    if not rule.allows(label.strip()):
-        raise RunError("invalid", code, rule.hint(), {"pattern": rule.pattern})
-    return label.strip()
-
-
-def start_run(db: Database, registry: Registry, run_id: str, payload: Any, actor: Actor,
-              actor_id: int, clock: DeviceClock | None = None) -> tuple[dict[str, Any], bool]:
-    """Create a run with a client-made id, joining or opening the operation the payload names (if any);
-    return (run, created). Repeating it is harmless."""
-    from . import operations  # here: it imports this module (RunError, the label rule)
-
-    if not is_uuid(run_id):
-        raise RunError("malformed", "invalid_id", "the run id must be a UUID made on the device")
-    protocol, label, mode, language, created_at = _run_fields(payload, registry, clock)
-    listed_at = _optional_time(payload, "versions_listed_at", clock)
-    wanted = operations.requested(payload, mode)
-    with transaction(db):
-        existing = runs_db.get_run(db, run_id)
-        if existing is not None:
-            same = (existing["created_by"] == actor.username and existing["protocol_id"] == protocol.id
-                    and existing["protocol_version"] == protocol.version and existing["label"] == label
-                    and existing["mode"] == mode and existing["operation_id"] == (wanted.id if wanted else None))
-            if not same:
-                raise RunError("conflict", "run_exists", "a different run already has this id")
-            return existing, False
-        if registry.is_retired(protocol) and not _chosen_before_retirement(db, protocol, created_at, listed_at):
-            raise RunError("invalid", "retired_protocol", f"{protocol.id} {protocol.version} is retired; "
-                           "start the run on the current version")
-        run = {"id": run_id, "protocol_id": protocol.id, "protocol_version": protocol.version,
-               "protocol_sha256": protocol.sha256, "label": label, "mode": mode, "language": language,
-               "created_by": actor.username, "created_at": created_at, "received_at": utc_now()}
-        run["genesis_hash"] = genesis_hash(run)
-        # Beside the header, not in it: the genesis hash above never covers the operation (organisational metadata).
-        run["operation_id"] = operations.attach(db, wanted, created_at, actor_id) if wanted else None
-        runs_db.insert_run(db, run, actor_id)
-    return runs_db.get_run(db, run_id), True
-
-
-def _optional_time(payload: dict[str, Any], key: str, clock: DeviceClock | None) -> str | None:
-    """A device time the client may send; None when it did not."""
-    value = payload.get(key)
-    if value is None:
-        return None
-    try:
-        return parse_time(value, clock, name=key)
-    except EventError as error:
-        raise RunError("invalid", "invalid_time", error.message, error.details) from None
-
-
-def _chosen_before_retirement(db: Database, protocol: Protocol, created_at: str, listed_at: str | None) -> bool:
-    """Whether a phone with no signal started the run, or chose its version from a list of versions,
-    made before the version was retired. Such a run was begun in good faith and records real work:
-    it keeps its version like every started run (the record shows the phone's and the server's times)."""
-    retired = protocols_db.retired_at(db, protocol.id, protocol.version)
-    if retired is None:
-        return False
-    moments = [created_at] + ([listed_at] if listed_at else [])
-    return any(datetime.fromisoformat(moment) < datetime.fromisoformat(retired) for moment in moments)
 
 
 class _StaleRun(Exception):

@@ -25,11 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
-# records/verify.py mostly drives pyHanko, whose tests sign PDFs (seconds each): only its verdict logic, the
-# functions below, is counted; the rest of the file is mutated by mutmut but left out of the table.
+# records/verification.py is the verdict logic of verifying a record (its pyHanko side, whose tests sign PDFs, is
+# records/pdf_reading.py and not mutated): the functions below are counted, as before the split.
 COUNTED_FUNCTIONS = {
-    "donoharm/records/verify.py": ("xǁVerdictǁto_json", "x__moment", "x__colons", "x__text", "x__match",
-                                   "x_verdict_lines", "x_bounded_stream_data"),
+    "donoharm/records/verification.py": ("xǁVerdictǁto_json", "x__moment", "x__colons", "x__text", "x__match",
+                                         "x_verdict_lines", "x_bounded_stream_data"),
 }
 # Mutants no test can kill because they change nothing anyone can observe, each with why. A name holds while its
 # function is unchanged; once the function changes, its mutants are numbered anew and show as survivors to look at.
@@ -47,7 +47,8 @@ EQUIVALENT: dict[str, str] = {
     "donoharm.runs.flags.x_red_flags__mutmut_13": "the fold lists every step, and the loader makes `of` name one",
     "donoharm.runs.flags.x_red_flags__mutmut_15": "the fold lists every step, and the loader makes `of` name one",
     "donoharm.runs.flags.x_red_flags__mutmut_58": "protocol.step(None) finds no step, as the else branch gives",
-    "donoharm.records.verify.x__moment__mutmut_6": "a claimed time equal to now gives the same instant either way",
+    "donoharm.records.verification.x__moment__mutmut_6":
+        "a claimed time equal to now gives the same instant either way",
     "donoharm.transparency.suppression.x_publish_table__mutmut_48":
         "the row's own 'cells' is overwritten by the published cells in the same dict",
     "donoharm.transparency.suppression.x_publish_table__mutmut_49":

@@ -44,3 +44,15 @@ def test_the_readmes_map_of_the_code_names_only_what_exists():
     assert len(named) > 20, "the section names the packages and modules"
     missing = sorted(path for path in named if not (ROOT / path).exists())
     assert missing == []
+
+
+MAX_MODULE_LINES = 300
+
+
+def test_no_module_is_longer_than_300_lines():
+    """A module a newcomer can read in one sitting (issue 14): a longer one is split along its seams."""
+    package = ROOT / "donoharm"
+    too_long = sorted(f"{path.relative_to(ROOT)}: {count} lines"
+                      for path in package.rglob("*.py") if "translations" not in path.relative_to(package).parts
+                      for count in [len(path.read_text("utf-8").splitlines())] if count > MAX_MODULE_LINES)
+    assert too_long == [], f"modules over {MAX_MODULE_LINES} lines: {too_long}"

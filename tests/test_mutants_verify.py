@@ -1,4 +1,4 @@
-"""The verdict logic of record verification (records/verify.py), written for mutants `make mutate` found alive
+"""The verdict logic of record verification (records/verification.py), written for mutants `make mutate` found alive
 (issue 14): what the JSON verdict says, how a file is matched against the records this server issued, the time a
 certificate must have been valid at, and how an attachment is read within its limit. No PDF is signed here:
 pyHanko's part is covered by tests/test_records*.py and tests/test_hardening_verify.py."""
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from donoharm.records import verify
+from donoharm.records import verification as verify
 from donoharm.records.verify import TooCostly, Verdict, bounded_stream_data, verdict_lines
 
 DATA = b"%PDF-1.7 a record"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from .loader import Problem, _line_for, parse_yaml
 from .model import Protocol
+from .yaml_lines import Problem, _line_for, parse_yaml
 
 MAX_PAUSE_STEPS = 9
 MAX_PAUSE_CRITICAL = 3
