@@ -23,7 +23,7 @@ def test_choose_khmer_then_start_a_run_in_khmer(browser, served):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
     sign_in(page, base, "acc")
-    page.get_by_role("link", name="Language").click()
+    page.get_by_role("link", name="Your account").click()  # the language is set on the account page
     page.get_by_label("ខ្មែរ").check()
     page.get_by_role("button", name="Save language").click()
     assert page.locator("html").get_attribute("lang") == "km"
