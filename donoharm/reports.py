@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from . import transparency
 from .db import oversight as oversight_db
 from .db import reports as reports_db
+from .db import retention as retention_db
 from .db import transaction
 from .i18n import DEFAULT_LANGUAGE
 from .library import get_registry
@@ -161,7 +162,9 @@ def check(db: Database, report_id: str) -> tuple[bool, list[str]]:
 
     A run appended to since (approved, followed up) is reported but not a failure when the report's head is
     still in its chain (every hash recomputed from the stored events): its history up to then is intact. A run
-    whose chain no longer holds the head, or that is gone, is a failure: what the report counted was changed."""
+    deleted by the retention policy is listed with what its deletion register shows, not as a change: deleting
+    locked runs after their retention period is what the organisation promised. A run whose chain no longer holds
+    the head, or that is gone without a deletion register entry, is a failure: what the report counted changed."""
     row = reports_db.get_report(db, report_id)
     if row is None:
         return False, [f"no published report {report_id}"]
@@ -174,8 +177,15 @@ def check(db: Database, report_id: str) -> tuple[bool, list[str]]:
     for entry in row["heads"]:
         chain = chain_of(entry["run_id"])
         if chain is None:
-            intact = False
-            lines.append(f"run {entry['run_id']}: no longer stored (deleted since the report)")
+            deleted = retention_db.deleted_run(db, entry["run_id"])
+            if deleted is None:
+                intact = False
+                lines.append(f"run {entry['run_id']}: no longer stored, and not deleted by the retention policy")
+            else:
+                same = "the head the report counted" if deleted["head_hash"] == entry["head"] else \
+                    f"{deleted['event_count']} events (its history before deletion cannot be checked here)"
+                lines.append(f"run {entry['run_id']}: deleted by the retention policy on {deleted['deleted_at']} "
+                             f"(deletion register: {same})")
         elif entry["head"] not in chain:
             intact = False
             lines.append(f"run {entry['run_id']}: its history was changed: the head the report counted is no "

@@ -221,6 +221,33 @@ def test_reports_check_tells_appended_from_rewritten(quarter_app):
     assert "1 published report(s) checked" in verified.output
 
 
+def test_reports_check_tells_a_run_deleted_by_retention_from_one_that_vanished(quarter_app):
+    """Retention deletes locked runs after their period, reports stay: the check names the deletion register's
+    entry instead of calling the report changed; a run gone without one is still a change."""
+    from donoharm.db import retention as retention_db
+
+    assert publish(quarter_app, "--period", "2026-Q2").exit_code == 0
+    runner = quarter_app.test_cli_runner()
+    report_id = runner.invoke(args=["reports", "list"]).output.split("\t")[0]
+    db = connect(quarter_app.config["DATABASE"])
+    rows = [dict(r) for r in db.execute("SELECT id, protocol_id, protocol_version, created_at, head_hash, "
+                                        "event_count, created_at AS locked_at FROM runs "
+                                        "WHERE label IN ('OP-TEST-Q2-1', 'OP-TEST-Q2-2') ORDER BY label")]
+    retention_db.delete_runs(db, rows, "2027-01-01T00:00:00Z", Path(quarter_app.instance_path))
+    db.conn.close()
+    checked = runner.invoke(args=["reports", "check", report_id])
+    assert checked.exit_code == 0 and "INTACT" in checked.output, checked.output
+    assert f"run {rows[0]['id']}: deleted by the retention policy on 2027-01-01T00:00:00Z (deletion register: " \
+           "the head the report counted)" in checked.output
+
+    db = connect(quarter_app.config["DATABASE"])  # the register's entry gone too: nothing accounts for the run
+    db.execute("DELETE FROM deleted_runs WHERE run_id = ?", [rows[1]["id"]])
+    db.conn.close()
+    checked = runner.invoke(args=["reports", "check", report_id])
+    assert checked.exit_code == 1 and "CHANGED" in checked.output
+    assert f"run {rows[1]['id']}: no longer stored, and not deleted by the retention policy" in checked.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--period", "2026-Q4"], "30 days after its end"),
     (["--start", "2026-10-01", "--end", "2026-11-20"], "30 days after its end"),
