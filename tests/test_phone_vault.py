@@ -226,3 +226,33 @@ def test_signing_out_with_no_signal_locks_the_phone_and_ends_the_session_when_th
     page.wait_for_url("**/login**")
     assert page.request.get(f"{page.base}/api/v1/session").status == 401
     assert page.evaluate("() => localStorage.getItem('dnh-sign-out-pending')") is None
+
+
+# Each animation frame until the script has looked: whether the lock screen was on screen saying "Locked".
+SAW_LOCKED_JS = """(() => {
+  window.sawLocked = false;
+  const look = () => {
+    const box = document.querySelector("#vault .vault-box");
+    const title = document.getElementById("vault-title");
+    if (box && title && getComputedStyle(box).visibility === "visible" && box.offsetParent !== null
+        && title.textContent.trim() === "Locked") window.sawLocked = true;
+    if (document.documentElement.dataset.vault !== "open") requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})();"""
+
+
+def test_an_unlocked_app_never_flashes_locked_between_pages(phone):
+    """Every signed-in page is covered until its script has checked the vault (nothing private shows first);
+    while it checks, the cover says nothing, so a person moving between pages never sees "Locked"."""
+    browser_login(phone, phone.base)
+    phone.add_init_script(SAW_LOCKED_JS)
+    for path in ("/runs/new", "/", "/runs/new", "/account"):
+        phone.goto(f"{phone.base}{path}")
+        phone.wait_for_function("() => document.documentElement.dataset.vault === 'open'")
+        assert phone.evaluate("() => window.sawLocked") is False, path
+    # Locked for real, the same screen says so at once.
+    phone.evaluate("() => import('/static/js/vault.js').then((vault) => vault.lock())")
+    phone.goto(f"{phone.base}/runs/new")
+    phone.wait_for_function("() => document.documentElement.dataset.vault === 'locked'")
+    assert phone.locator("#vault-title").inner_text() == "Locked" and phone.locator("#vault-pin").is_visible()

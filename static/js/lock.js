@@ -18,6 +18,7 @@ const setState = (state) => { html.dataset.vault = state; };
 function cover(mode) {
   overlay.hidden = false;
   overlay.classList.add("vault-cover");
+  overlay.classList.remove("vault-pending");  // the script has looked: say what it found at once
   const title = overlay.querySelector("[data-role=title]");
   title.textContent = title.dataset[mode];
   for (const id of ["vault-new", "vault-unlock", "vault-wiped"]) document.getElementById(id).hidden = true;
@@ -31,7 +32,7 @@ function cover(mode) {
 }
 
 function uncover() {
-  overlay.classList.remove("vault-cover");
+  overlay.classList.remove("vault-cover", "vault-pending");
   overlay.hidden = true;
   for (const part of document.body.children) part.inert = false;
   setState("open");
