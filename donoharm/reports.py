@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlite_utils import Database
 
-from . import transparency
+from . import timefmt, transparency
 from .db import oversight as oversight_db
 from .db import reports as reports_db
 from .db import retention as retention_db
@@ -85,7 +85,7 @@ def published_periods(db: Database) -> list[Period]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return timefmt.now_z()
 
 
 def _write_private(path: Path, data: bytes) -> None:

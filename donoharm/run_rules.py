@@ -3,10 +3,9 @@ server's time, the label rule and the device times a client may send. Used by ru
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from . import labels
+from . import labels, timefmt
 from .runs import DeviceClock, EventError
 from .runs.events import parse_time
 from .text import text_problem
@@ -24,7 +23,8 @@ class RunError(EventError):
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now, as an event's received time is stored (to the millisecond: the answer made last wins)."""
+    return timefmt.now_z("milliseconds")
 
 
 def checked_label(label: Any, code: str = "invalid_label", what: str = "the label") -> str:

@@ -1,16 +1,16 @@
 """The last outcome of each maintenance task (backup, verify, checkpoint), read by the health check."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
+from ..timefmt import now_z
 from . import transaction
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return now_z()
 
 
 def record_task(db: Database, task: str, ok: bool, detail: str = "", at: str | None = None) -> None:

@@ -18,6 +18,7 @@ from flask import Flask
 from .. import run_service
 from ..db import connect, transaction
 from ..db import records as records_db
+from ..timefmt import iso_z
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=5)  # longer than any record takes to issue
@@ -25,7 +26,7 @@ FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 30, 3600
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_z(moment, "milliseconds")
 
 
 def retry_delay(attempts: int) -> timedelta:

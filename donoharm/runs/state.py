@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..protocols import Protocol
+from ..timefmt import iso_z
 from .flags import red_flags
 
 # approved: reviewed and locked. A protocol with follow-up phases goes from approval to follow_up, where only
@@ -16,7 +17,7 @@ STEP_ANSWERS = ("step.set", "step.cleared", "step.na")
 
 
 def utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(moment)
 
 
 def follow_up_due(phase, first_submitted_at: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..timefmt import parse
 from .state import RunState
 
 APPROVED_STATUSES = ("approved", "follow_up", "closed")
@@ -22,8 +23,7 @@ MeasureRow = tuple[int, int | None]  # (value, value of its denominator step, if
 
 
 def utc(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse(value).astimezone(UTC)
 
 
 @dataclass

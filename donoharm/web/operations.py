@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, render_template
@@ -11,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from .. import operations
+from .. import operations, timefmt
 from ..db import get_db
 from ..forms import StartRunForm
 from ..run_service import RunError
@@ -25,7 +24,7 @@ ERROR_FIELDS = {"unknown_operation": "operation_id", "operation_other_day": "ope
 
 
 def _choice_text(operation: dict[str, Any]) -> str:
-    started = datetime.fromisoformat(operation["created_at"].replace("Z", "+00:00")).strftime("%H:%M")
+    started = timefmt.clock(operation["created_at"], in_utc=True)  # the server's time of opening; the text says UTC
     return ngettext("%(label)s — started %(time)s UTC by %(user)s, %(num)s run",
                     "%(label)s — started %(time)s UTC by %(user)s, %(num)s runs", operation["run_count"],
                     label=operation["label"], time=started, user=operation["created_by"])

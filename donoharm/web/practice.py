@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, render_template
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from .. import timefmt
 from ..auth import roles_required
 from ..db import get_db
 from ..db import practice as practice_db
@@ -36,10 +36,7 @@ def left_open(run: dict, now: datetime) -> bool:
 @bp.app_template_filter("practice_time")
 def practice_time(value: str) -> str:
     """Format a stored ISO time for the reader's language."""
-    try:
-        return format_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")), "medium")
-    except (TypeError, ValueError):
-        return value
+    return timefmt.medium(value)
 
 
 @dataclass

@@ -183,11 +183,6 @@ def run_records(run_id: str) -> list[dict]:
 @bp.app_template_global()
 def record_issued_at(iso: str) -> str:
     """An issue time for people, in the reader's locale and time zone."""
-    from datetime import datetime
+    from ..timefmt import medium
 
-    from flask_babel import format_datetime
-
-    try:
-        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), "medium")
-    except ValueError:
-        return iso
+    return medium(iso)

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length
 
-from .. import run_service
+from .. import run_service, timefmt
 from ..auth import roles_required
 from ..db import get_db
 from ..db import review as review_db
@@ -66,12 +65,7 @@ class ApproveForm(FlaskForm):
 @bp.app_template_filter("review_time")
 def review_time(iso: str | None) -> str:
     """A stored UTC time as a localised date and time."""
-    if not iso:
-        return ""
-    try:
-        return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), "medium")
-    except ValueError:
-        return iso
+    return timefmt.medium(iso)
 
 
 def _day(value: str | None) -> date | None:

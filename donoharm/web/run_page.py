@@ -2,14 +2,13 @@
 run's task list and its context, and answers and times in words (also template globals, registered by web/runs.py)."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import run_service
+from .. import run_service, timefmt
 from ..db import get_db
 from ..privacy import KINDS
 from ..protocols import Step
@@ -82,12 +81,7 @@ def answer_text(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, An
 
 def clock(iso: str | None) -> str:
     """The wall-clock time of a device timestamp, as the device recorded it (HH:MM)."""
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%H:%M")
-    except ValueError:
-        return ""
+    return timefmt.clock(iso)
 
 
 def run_step_answer(step: Step, entry: dict[str, Any], steps: dict[str, dict[str, Any]] | None = None) -> str:
