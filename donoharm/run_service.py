@@ -224,8 +224,7 @@ def _append_once(db: Database, registry: Registry, run_id: str, raw_events: list
                 runs_db.save_fold(db, run_id, head, count + len(accepted), state.snapshot())
         except sqlite3.IntegrityError:
             raise _StaleRun() from None  # a concurrent request stored one of these ids first
-    return AppendResult([e["id"] for e in accepted], duplicates, head, count + len(accepted), state,
-                        [e for e in accepted])
+    return AppendResult([e["id"] for e in accepted], duplicates, head, count + len(accepted), state, accepted)
 
 
 def _check_replay(stored: dict[str, Any], event) -> None:

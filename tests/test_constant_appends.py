@@ -163,9 +163,10 @@ def test_a_server_thread_reuses_its_connection_and_never_a_stale_one(keeping, us
     # A database file replaced underneath (a restore with the server stopped, a new instance) is opened afresh.
     database = keeping.config["DATABASE"]
     db_module.release_kept_connection()
-    copy = real(database + ".copy")
-    real(database).conn.backup(copy.conn)
+    copy, live = real(database + ".copy"), real(database)
+    live.conn.backup(copy.conn)
     copy.conn.close()
+    live.conn.close()
     os.replace(database + ".copy", database)
     opened.clear()
     assert acc.get(f"/api/v1/runs/{run_id}").status_code == 200
