@@ -51,8 +51,29 @@ BACKGROUND_ENDPOINTS = frozenset({"static", "pwa.service_worker", "pwa.manifest"
 BACKGROUND_HEADER = "X-Background-Fetch"
 
 
+# The service worker's app shell: pages it saves in its plain cache when it installs (pwa.SHELL_PAGES).
+SHELL_ENDPOINTS = frozenset({"pwa.offline", "pwa.unlock", "pwa.hidden"})
+
+
 def is_background_request() -> bool:
-    return request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1"
+    """Whether nobody opened this request's page: the browser, the service worker or a script fetched it.
+
+    Beyond the known endpoints and the header: a page (not the API) asked for with a fetch rather than a
+    navigation, as browsers say in Sec-Fetch-Mode. The service worker's install fetches its shell pages
+    that way, and such a fetch may leave before a form's answer and come back after it.
+    """
+    if request.endpoint in BACKGROUND_ENDPOINTS or request.endpoint in SHELL_ENDPOINTS:
+        return True
+    if request.headers.get(BACKGROUND_HEADER) == "1":
+        return True
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return (request.method == "GET" and mode is not None and mode != "navigate"
+            and not request.path.startswith("/api/"))
+
+
+def is_shell_page() -> bool:
+    """A page kept in the service worker's plain cache for everyone on the phone: drawn as nobody's."""
+    return request.endpoint in SHELL_ENDPOINTS
 
 
 class ForegroundSessionInterface(SecureCookieSessionInterface):
@@ -102,4 +123,4 @@ def init_app(app: Flask) -> None:
     app.session_interface = ForegroundSessionInterface()
     app.before_request(keep_session_alive)
     app.after_request(add_security_headers)
-    app.context_processor(lambda: {"get_flashed_messages": foreground_messages})
+    app.context_processor(lambda: {"get_flashed_messages": foreground_messages, "shell_page": is_shell_page()})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from donoharm import auth
+from donoharm.web.pwa import SHELL_PAGES
 
 from .conftest import PASSWORD, csrf_from, login
 
@@ -121,8 +122,8 @@ def test_error_pages_keep_the_layout_and_say_what_to_do(app, users):
 # Fetched without a person's click while the sign-in page is open: the service worker saving the app
 # shell, the manifest, the page's own script asking which pages to keep for offline use, and the
 # outbox asking the API whether it may send.
-BACKGROUND_URLS = ("/static/css/app.css", "/static/js/app.js", "/sw.js", "/manifest.webmanifest", "/offline",
-                   "/offline/precache.json", "/api/v1/session", "/api/v1/protocols")
+BACKGROUND_URLS = ("/static/css/app.css", "/static/js/app.js", "/sw.js", *SHELL_PAGES, "/offline/precache.json",
+                   "/api/v1/session", "/api/v1/protocols")
 
 
 def test_fetches_that_left_the_sign_in_page_and_come_back_late_do_not_sign_you_out(app, users):
@@ -154,6 +155,38 @@ def test_pages_saved_for_offline_use_in_the_background_leave_the_next_message_fo
         assert "Language saved" not in saved.get_data(as_text=True), url  # not shown later, offline, from the copy
         assert not any(h.startswith("session=") for h in saved.headers.getlist("Set-Cookie")), url
     assert "Language saved: English." in person.get("/account").get_data(as_text=True)
+
+
+def _language_saved(person) -> None:
+    person.post("/account", data={"language": "en", "csrf_token": csrf_from(person, "/account")})
+
+
+def test_the_service_workers_shell_pages_leave_the_message_and_name_nobody(app, users):
+    # Installing, the service worker fetches its shell pages with the person's cookie, maybe while a form's
+    # answer is on its way. Kept in the phone's plain cache for whoever uses the phone next.
+    person = app.test_client()
+    login(person, "acc")
+    _language_saved(person)
+    for url in SHELL_PAGES:
+        saved = person.get(url, headers={"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"})
+        assert saved.status_code == 200, url
+        body = saved.get_data(as_text=True)
+        assert "Language saved" not in body, url
+        assert 'data-user="acc"' not in body and "(acc)" not in body, url
+        assert not any(h.startswith("session=") for h in saved.headers.getlist("Set-Cookie")), url
+    assert "Language saved: English." in person.get("/account").get_data(as_text=True)
+
+
+def test_a_page_fetched_by_a_script_leaves_the_message_for_the_page_the_person_opens(app, users):
+    person = app.test_client()
+    login(person, "acc")
+    _language_saved(person)
+    fetched = person.get("/runs/new", headers={"Sec-Fetch-Mode": "same-origin", "Sec-Fetch-Dest": "empty"})
+    assert fetched.status_code == 200 and "Language saved" not in fetched.get_data(as_text=True)
+    assert not any(h.startswith("session=") for h in fetched.headers.getlist("Set-Cookie"))
+    opened = person.get("/account", headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
+    assert "Language saved: English." in opened.get_data(as_text=True)
+    assert "Language saved" not in person.get("/account").get_data(as_text=True)  # shown once
 
 
 def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(app, users):
