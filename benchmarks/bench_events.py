@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from donoharm import create_app
-from donoharm.auth import hash_password
+from donoharm.accounts.auth import hash_password
 from donoharm.db import connect
 from donoharm.db import users as users_db
 
@@ -77,10 +77,10 @@ def appends_at_depth(total: int = 5000, batch: int = 50, numbered: bool = True) 
     """Milliseconds per batch of `batch` notes through the one append path (run_service.append_events, no
     HTTP), at the start of a run and once it holds `total` events; and the floor: the same rows inserted into
     SQLite in one transaction per batch, with the app's connection settings (durable commits)."""
-    from donoharm import run_service
+    from donoharm.services import run_service
     from donoharm.db import runs as runs_db
     from donoharm.db import transaction
-    from donoharm.library import get_registry
+    from donoharm.services.library import get_registry
     from donoharm.runs import Actor
 
     actor = Actor("bench", "accompanier")

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from donoharm import create_app
-from donoharm.auth import hash_password
+from donoharm.accounts.auth import hash_password
 from donoharm.db import connect
 from donoharm.db import users as users_db
 

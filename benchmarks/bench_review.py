@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from donoharm import create_app
-from donoharm.auth import hash_password
+from donoharm.accounts.auth import hash_password
 from donoharm.db import connect
 from donoharm.db import summaries as summaries_db
 from donoharm.db import users as users_db

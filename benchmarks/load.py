@@ -54,7 +54,7 @@ def create_accounts(env: dict, count: int) -> list[str]:
     `flask users create` at a time would take minutes of deliberately slow hashing)."""
     prepare(env)
     names = [f"device{i:03d}" for i in range(count)]
-    script = ("import sys, json\nfrom donoharm.auth import hash_password\nfrom donoharm.db import connect\n"
+    script = ("import sys, json\nfrom donoharm.accounts.auth import hash_password\nfrom donoharm.db import connect\n"
               "from donoharm.db import users\nnames, password = json.loads(sys.stdin.read())\n"
               "db = connect(sys.argv[1])\nhashed = hash_password(password)\n"
               "for name in names:\n    users.create_user(db, name, hashed, 'accompanier')\n")

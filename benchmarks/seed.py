@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from donoharm import create_app
-from donoharm.auth import hash_password
+from donoharm.accounts.auth import hash_password
 from donoharm.db import bulk, connect, transaction
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from donoharm.runs import fold, genesis_hash, seal
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ errorlog = "-"
 loglevel = "info"
 # %(U)s is the path without its query string, so a one-time /setup?token=… never reaches the log.
 # Every logged value escaped (\x0a for a line feed): a path with %0d%0a in it cannot forge a log line.
-logger_class = "donoharm.access_log.EscapingLogger"
+logger_class = "donoharm.web.access_log.EscapingLogger"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # gunicorn 24+ opens a control socket in $HOME; the service needs none (and its home is read-only).
 control_socket_disable = True

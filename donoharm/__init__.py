@@ -6,8 +6,9 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, library
+from . import db
 from .config import ROOT, instance_path, load_config
+from .services import library
 
 csrf = CSRFProtect()
 
@@ -35,7 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     prepare.init_app(app)  # `db migrate`; tests prepare here, a server on a database that is behind stops
 
-    from . import api, auth, cli, clock, i18n, security, web
+    from . import api, cli, clock, i18n, web
+    from .accounts import auth
+    from .web import security
 
     clock.init_app(app)
     security.init_app(app)

@@ -8,9 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .library import get_registry
 from .protocols import ProtocolError, Registry, load_file, protocol_files
 from .protocols.advice import warnings
+from .services.library import get_registry
 
 
 @click.group("protocols", cls=AppGroup)
@@ -61,7 +61,7 @@ def list_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import reports_cli
+    from .services import reports_cli
 
     app.cli.add_command(protocols_cli)
     reports_cli.init_app(app)  # transparency reports (issue 22)

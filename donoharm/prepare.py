@@ -37,7 +37,7 @@ def prepare(app: Flask) -> list[str]:
     summarised = _summarise_pending(app)
     if summarised:
         done.append(f"Summarised {summarised} run(s) stored before the review summaries existed.")
-    from .organisation import is_named
+    from .services.organisation import is_named
 
     # Tests make their key on first use (a key per test app would cost seconds each). A PKCS#12 that cannot be
     # read stops the migration with one line; an unnamed organisation gets its key for the name /setup asks.
@@ -53,11 +53,11 @@ def prepare(app: Flask) -> list[str]:
 
 def _summarise_pending(app: Flask) -> int:
     """Summarise runs stored before the summary tables existed (once, after that migration)."""
-    from . import run_service
     from .db import connect, transaction
     from .db import summaries as summaries_db
-    from .library import get_registry
-    from .run_service import RunError
+    from .services import run_service
+    from .services.library import get_registry
+    from .services.run_service import RunError
 
     db = connect(app.config["DATABASE"])
     count = 0

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from donoharm import create_app
-from donoharm.auth import hash_password
+from donoharm.accounts.auth import hash_password
 from donoharm.db import connect
 from donoharm.db import users as users_db
 
@@ -226,7 +226,7 @@ def signed_app(app, key_folder):
 @pytest.fixture
 def signals_protocol(app, users):
     """The test protocol using every harm signal (tests/protocol_factory.SIGNALS), published on the app."""
-    from donoharm import library
+    from donoharm.services import library
     from tests.protocol_factory import signals_yaml
 
     db = connect(app.config["DATABASE"])

@@ -1,7 +1,7 @@
 """Accounts: sign-in throttling, the one-time setup link, and the administrators' user page."""
 from __future__ import annotations
 
-from donoharm import auth
+from donoharm.accounts import auth
 from donoharm.web.pwa import SHELL_PAGES
 
 from .conftest import PASSWORD, csrf_from, login

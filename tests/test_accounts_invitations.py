@@ -196,7 +196,7 @@ def test_changing_the_password_ends_the_other_sign_ins(app, users):
 
 
 def test_guessing_the_current_password_is_throttled_like_signing_in(app, users, monkeypatch):
-    from donoharm import auth
+    from donoharm.accounts import auth
 
     monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_000.0)
     client = app.test_client()

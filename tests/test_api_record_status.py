@@ -1,7 +1,7 @@
 """GET /api/v1/runs/<id> says whether the record of the latest change is being issued (issue 14.1)."""
 from __future__ import annotations
 
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
 
 

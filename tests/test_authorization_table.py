@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from donoharm.db import connect
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import attestation, complete_answers, event, login
 
 WHO = ("anon", "acc", "acc2", "sup", "trainer", "admin")

@@ -29,7 +29,7 @@ from donoharm.audit import make_checkpoint
 from donoharm.backup import full as full_backup
 from donoharm.db import connect
 from donoharm.db import maintenance as maintenance_db
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers, event, login
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import threading
 
-from donoharm import run_service
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
 from donoharm.runs import Actor, verify_chain
+from donoharm.services import run_service
 from tests.conftest import event
 
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from donoharm import run_service
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
+from donoharm.services import run_service
 from tests.conftest import Api, attestation, complete_answers, event
 
 

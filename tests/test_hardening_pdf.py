@@ -21,9 +21,9 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image, PngImagePlugin
 
-from donoharm.drawn_signature import MAX_HEIGHT, MAX_WIDTH, clean_drawn_signature
-from donoharm.library import get_registry
 from donoharm.pdf import STATIC_DIR, html_to_pdf
+from donoharm.runs.drawn_signature import MAX_HEIGHT, MAX_WIDTH, clean_drawn_signature
+from donoharm.services.library import get_registry
 from tests.conftest import attestation, complete_answers, event
 from tests.test_trainer_pages import SWA, signed_in
 
@@ -35,7 +35,7 @@ ICON = STATIC_DIR / "icons" / "icon-192.png"  # a bundled file: the one image a 
 @pytest.fixture(autouse=True)
 def clock_mid_window(monkeypatch):
     """Rate limits count in one-minute windows: hold the clock mid-window so that no test straddles two."""
-    from donoharm import rate_limit
+    from donoharm.web import rate_limit
 
     monkeypatch.setattr(rate_limit, "_clock", lambda: 1_800_000_030.0)
 
@@ -283,7 +283,7 @@ def test_signature_that_is_not_a_bounded_png_is_refused_in_plain_words(value, wh
 BOMB_CHILD = """
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (512 * 1024 * 1024, 512 * 1024 * 1024))
-from donoharm.drawn_signature import clean_drawn_signature
+from donoharm.runs.drawn_signature import clean_drawn_signature
 url = open(sys.argv[1]).read()
 started = time.perf_counter()
 try:
@@ -343,9 +343,9 @@ def test_stored_hostile_signature_is_dropped_and_a_good_one_reencoded():
 
 def test_ssrf_record_rendered_with_a_hostile_signature_fetches_nothing(signed_app, api, listener, tmp_path):
     """A run stored before the check, its signature put straight into the record's HTML: the fetcher refuses."""
-    from donoharm import run_service
     from donoharm.db import get_db
     from donoharm.records.render import record_html, record_pdf
+    from donoharm.services import run_service
 
     acc = api("acc")
     run_id = acc.start_run()

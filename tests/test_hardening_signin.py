@@ -9,10 +9,10 @@ from urllib.parse import quote
 import pytest
 from werkzeug.security import generate_password_hash
 
-from donoharm import auth
+from donoharm.accounts import auth
 from donoharm.db import connect
 from donoharm.db import users as users_db
-from donoharm.rate_limit import address_key
+from donoharm.web.rate_limit import address_key
 
 from .conftest import PASSWORD, csrf_from
 

@@ -34,7 +34,7 @@ MiB = 1024 * 1024
 @pytest.fixture(autouse=True)
 def clock_mid_window(monkeypatch):
     """Rate limits count in one-minute windows: hold the clock mid-window so that no test straddles two."""
-    from donoharm import rate_limit
+    from donoharm.web import rate_limit
 
     monkeypatch.setattr(rate_limit, "_clock", lambda: 1_800_000_030.0)
 
@@ -258,7 +258,7 @@ def test_ipv6_clients_are_counted_by_their_64_network(app):
 
 
 def test_old_windows_are_pruned(app):
-    from donoharm.rate_limit import WINDOW_SECONDS, retry_after
+    from donoharm.web.rate_limit import WINDOW_SECONDS, retry_after
 
     app.config["VERIFY_RATE_LIMIT"] = 1
     start = 1_700_000_000.0

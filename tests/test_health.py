@@ -9,7 +9,7 @@ import pytest
 from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import maintenance as maintenance_db
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
 from tests.disk import fill, small_filesystem
 
@@ -100,7 +100,7 @@ def small_disk(tmp_path):
 def test_a_really_full_disk_is_a_503_and_recovers(small_disk, users):
     app = create_app({"TESTING": True, "INSTANCE": small_disk / "instance", "SECRET_KEY": "test",
                       "HEALTH_MIN_FREE_MB": 1, "HEALTH_CACHE_SECONDS": 0})
-    from donoharm.auth import hash_password
+    from donoharm.accounts.auth import hash_password
 
     db = connect(app.config["DATABASE"])
     from donoharm.db import users as users_db

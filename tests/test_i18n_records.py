@@ -9,7 +9,7 @@ import uuid
 import pytest
 from babel.support import Translations
 
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import attestation, complete_answers, csrf_from, login
 from tests.protocol_factory import as_yaml, document
 from tests.test_i18n_catalogues import CATALOGUES

@@ -8,10 +8,10 @@ import pytest
 
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
-from donoharm.library import get_registry
 from donoharm.runs import seal
 from donoharm.runs.chain import genesis_hash, text_commitment
 from donoharm.runs.integrity import ChainGuard
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers, event, login
 
 
@@ -270,8 +270,8 @@ def test_an_append_between_reading_the_run_and_its_events_is_not_taken_for_tampe
     cached count and head always match the events read (reading them apart once flagged a genuine run)."""
     import uuid
 
-    from donoharm import run_service
     from donoharm.db import runs as runs_module
+    from donoharm.services import run_service
 
     acc = Api(app, "acc")
     run_id = _run_with_notes(acc, notes=2)
@@ -307,9 +307,9 @@ def test_an_append_between_reading_the_run_and_its_events_is_not_taken_for_tampe
 
 
 def test_a_run_deleted_while_it_is_read_is_not_found_not_a_fault(app, users, monkeypatch):
-    from donoharm import run_service
     from donoharm.db import runs as runs_module
-    from donoharm.run_service import RunError
+    from donoharm.services import run_service
+    from donoharm.services.run_service import RunError
 
     acc = Api(app, "acc")
     run_id = _run_with_notes(acc, notes=1)

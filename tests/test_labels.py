@@ -13,7 +13,7 @@ from donoharm import create_app
 from donoharm.config import ConfigError, load_config
 from donoharm.db import connect
 from donoharm.labels import DEFAULT_PATTERN, allows
-from donoharm.run_service import RunError, checked_label
+from donoharm.services.run_service import RunError, checked_label
 from tests.conftest import csrf_from, login
 from tests.test_offline import TIMEOUT, go_offline_ready, ready
 

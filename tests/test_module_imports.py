@@ -56,3 +56,17 @@ def test_no_module_is_longer_than_300_lines():
                       for path in package.rglob("*.py") if "translations" not in path.relative_to(package).parts
                       for count in [len(path.read_text("utf-8").splitlines())] if count > MAX_MODULE_LINES)
     assert too_long == [], f"modules over {MAX_MODULE_LINES} lines: {too_long}"
+
+
+# What every part of the app uses sits at the top of the package; everything else lives in the package its
+# role names (services, accounts, web, pdf …), as the README's map says.
+TOP_LEVEL_MODULES = {"__init__", "cli", "clock", "config", "config_values", "i18n", "labels", "prepare", "text",
+                     "timefmt"}
+
+
+def test_only_shared_modules_sit_at_the_top_of_the_package():
+    loose = {path.stem for path in (ROOT / "donoharm").glob("*.py")}
+    assert loose - TOP_LEVEL_MODULES == set(), "move it into the package its role names, and update the README"
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for name in TOP_LEVEL_MODULES - {"__init__", "config_values"}:
+        assert f"`donoharm/{name}.py`" in readme, f"the README's map names donoharm/{name}.py"

@@ -240,7 +240,7 @@ def local_state(page):
 def test_sign_out_with_unsent_changes_warns_and_refuses_unless_discarded(page, app, monkeypatch):
     from werkzeug.exceptions import ServiceUnavailable
 
-    from donoharm import run_service
+    from donoharm.services import run_service
 
     def unavailable(*args, **kwargs):
         raise ServiceUnavailable()
@@ -301,7 +301,7 @@ def test_refused_change_is_shown_with_the_reason_and_kept(page, app, api):
     answer_first(page, 1)
     # Meanwhile the run is completed and submitted from another device.
     with app.app_context():
-        from donoharm.library import get_registry
+        from donoharm.services.library import get_registry
         protocol = get_registry().get(PROTOCOL, "1.1.1")
     # On another thread: Playwright's event loop runs on this one, and issuing the signed record uses asyncio.
     from concurrent.futures import ThreadPoolExecutor
@@ -357,7 +357,7 @@ def test_run_started_offline_on_a_version_retired_meanwhile_is_still_accepted(pa
 
 
 def test_two_tabs_send_one_at_a_time(context, live_server, app, monkeypatch):
-    from donoharm import run_service
+    from donoharm.services import run_service
 
     calls = []
     real = run_service.append_events
@@ -387,7 +387,7 @@ def test_run_keeps_its_version_when_a_new_one_is_published_while_offline(page, a
     from pathlib import Path
 
     from donoharm.db import get_db
-    from donoharm.library import get_registry, publish, set_current
+    from donoharm.services.library import get_registry, publish, set_current
 
     go_offline_ready(page)
     run_id = start_run(page)
@@ -457,7 +457,7 @@ def test_check_page_submits_only_after_this_runs_changes_are_sent(page, app, api
     phone_api = api("acc")
     run_id = phone_api.start_run(PROTOCOL, "1.1.1", label="OP-TEST-003")
     with app.app_context():
-        from donoharm.library import get_registry
+        from donoharm.services.library import get_registry
         protocol = get_registry().get(PROTOCOL, "1.1.1")
     with ThreadPoolExecutor(1) as pool:  # Playwright's event loop runs on this thread
         assert pool.submit(phone_api.send, run_id, *complete_answers(protocol)).result().status_code == 200

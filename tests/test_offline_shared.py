@@ -51,7 +51,7 @@ def phone(browser, live_server):
 
 def protocol_of(app):
     with app.app_context():
-        from donoharm.library import get_registry
+        from donoharm.services.library import get_registry
         return get_registry().get(PROTOCOL, VERSION)
 
 

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from donoharm.db import connect
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 
 from .conftest import attestation, complete_answers, csrf_from, event
 from .test_accessibility_errors import assert_one_error_pattern

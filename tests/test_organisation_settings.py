@@ -14,7 +14,7 @@ from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import settings as settings_db
 from donoharm.db import users as users_db
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import PASSWORD_HASH, Api, attestation, complete_answers, csrf_from, event, login
 
 ORGANISATION = "Example Organisation (test)"
@@ -160,7 +160,7 @@ def test_only_administrators_change_the_settings_and_bad_input_changes_nothing(a
     assert good.status_code == 302
     assert stored(app)["time_zone"] == "America/New_York" and stored(app)["updated_by"] == "admin"
     with app.test_request_context():
-        from donoharm.organisation import organisation_name, paper_size, time_zone
+        from donoharm.services.organisation import organisation_name, paper_size, time_zone
 
         assert (organisation_name(), time_zone(), paper_size()) == (ORGANISATION, "America/New_York", "Letter")
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from donoharm import create_app, oversight, run_service
+from donoharm import create_app, oversight
 from donoharm.db import connect
 from donoharm.db import oversight as oversight_db
 from donoharm.db import summaries as summaries_db
-from donoharm.library import get_registry
+from donoharm.services import run_service
+from donoharm.services.library import get_registry
 from tests.conftest import attestation, complete_answers, event, login
 
 PROTOCOL = ("immigration-separation", "1.0.0")

@@ -1,7 +1,7 @@
 """Password rules as a person choosing a password meets them."""
 import pytest
 
-from donoharm.passwords import common_passwords, password_problem
+from donoharm.accounts.passwords import common_passwords, password_problem
 
 
 @pytest.mark.parametrize("password,username,problem", [

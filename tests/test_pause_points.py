@@ -91,8 +91,8 @@ def test_protocols_check_prints_warnings_and_fails_on_them_only_when_strict(runn
 
 
 def test_the_run_page_shows_a_pause_point_with_its_mode_moment_and_time_spent(app, api, users):
-    from donoharm import library
     from donoharm.db import connect
+    from donoharm.services import library
     from tests.conftest import event
 
     doc = paused()

@@ -14,11 +14,11 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from donoharm.library import get_registry
 from donoharm.pdf import html_to_pdf
 from donoharm.records import signed_pdf
 from donoharm.records.render import stamp_box
 from donoharm.records.signing import STAMP_FONT, signing_key
+from donoharm.services.library import get_registry
 
 from .conftest import complete_answers, event
 from .test_hardening_pdf import data_url, png

@@ -17,8 +17,8 @@ import pytest
 
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
-from donoharm.redaction import redact
 from donoharm.runs import Actor
+from donoharm.services.redaction import redact
 
 from .conftest import Api, csrf_from, event, login
 

@@ -409,7 +409,7 @@ def test_missing_fields_are_listed(signed_app, sent):
 
 
 def test_receipt_checks_are_rate_limited_per_client(signed_app, sent, monkeypatch):
-    from donoharm import rate_limit
+    from donoharm.web import rate_limit
 
     monkeypatch.setattr(rate_limit, "_clock", lambda: 1_800_000_030.0)  # mid-window: one window for all three
     signed_app.config["VERIFY_RATE_LIMIT"] = 2

@@ -9,11 +9,11 @@ from html import unescape
 
 import pytest
 
-from donoharm import run_service
 from donoharm.db import connect, get_db
 from donoharm.db.settings import save_settings
-from donoharm.library import get_registry
 from donoharm.records.render import record_html
+from donoharm.services import run_service
+from donoharm.services.library import get_registry
 
 from .conftest import Api, attestation, complete_answers, event
 

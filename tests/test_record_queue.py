@@ -12,8 +12,8 @@ import pytest
 from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import records as records_db
-from donoharm.library import get_registry
 from donoharm.records import queue
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
 from tests.disk import fill, small_filesystem
 
@@ -136,7 +136,7 @@ def test_a_submission_on_a_nearly_full_disk_is_kept_and_its_record_issued_once_s
     for path in key_folder.iterdir():
         shutil.copy(path, instance)
     app = create_app({"TESTING": True, "INSTANCE": instance, "SECRET_KEY": "test", "RECORDS_WORKER": "off"})
-    from donoharm.auth import hash_password
+    from donoharm.accounts.auth import hash_password
     from donoharm.db import users as users_db
     from tests.conftest import PASSWORD
 

@@ -10,8 +10,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import FreeText
 
-from donoharm.library import get_registry
 from donoharm.records.signing import generate_keys
+from donoharm.services.library import get_registry
 
 from .conftest import attestation, complete_answers
 

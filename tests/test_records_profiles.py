@@ -19,14 +19,15 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from donoharm import create_app, library
+from donoharm import create_app
 from donoharm.db import connect
 from donoharm.db import records as records_db
 from donoharm.db import users as users_db
-from donoharm.library import get_registry
 from donoharm.protocols.loader import load_text
 from donoharm.records.profiles import withholds_step
 from donoharm.runs.chain import event_hash
+from donoharm.services import library
+from donoharm.services.library import get_registry
 
 from .conftest import PASSWORD_HASH, Api, attestation, event, expected_answer
 from .protocol_factory import as_yaml, document

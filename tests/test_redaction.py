@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from donoharm import library
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
-from donoharm.library import get_registry
+from donoharm.services import library
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers, csrf_from, event, login
 from tests.protocol_factory import as_yaml, document
 

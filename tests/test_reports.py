@@ -55,7 +55,7 @@ def add_run(app, day: str, label: str, deviation: bool = False, flagged: bool = 
             mode: str = "live") -> str:
     """A run of PROTOCOL started on `day` (UTC, 10:00) and answered then: complete, optionally with a deviation
     or a flagged answer, submitted unless told otherwise."""
-    from donoharm.library import get_registry
+    from donoharm.services.library import get_registry
 
     acc = Api(app, "acc")
     with app.app_context():
@@ -170,7 +170,7 @@ def test_the_pdf_is_signed_and_readable(quarter_app):
 
 
 def test_publishing_the_same_period_gives_the_same_figures_and_data_hash(quarter_app):
-    from donoharm import reports
+    from donoharm.services import reports
 
     with quarter_app.app_context():
         from donoharm.db import get_db

@@ -18,7 +18,7 @@ def _new_instance(tmp_path, name="restored"):
 
 def test_backup_restored_into_a_new_instance_has_every_run_and_its_chain(app, api, runner, tmp_path):
     acc = api("acc")
-    from donoharm.library import get_registry
+    from donoharm.services.library import get_registry
 
     with app.app_context():
         protocol = get_registry().get("immigration-separation", "1.0.0")

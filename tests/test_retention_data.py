@@ -2,7 +2,7 @@
 redaction events, whole runs after DONOHARM_RETAIN_RUN_YEARS leaving a row in the deletion register, both by
 `flask db purge` from the maintenance timer; `--dry-run` lists what would go and changes nothing.
 
-Time is a fixture clock (donoharm.retention.utc_now), counted from the server's time of the event that locked
+Time is a fixture clock (donoharm.services.retention.utc_now), counted from the server's time of the event that locked
 the run: no test waits."""
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from donoharm import retention
 from donoharm.config import ConfigError, load_config
 from donoharm.db import connect
 from donoharm.db import retention as retention_db
 from donoharm.db import runs as runs_db
 from donoharm.runs import seal
 from donoharm.runs.chain import genesis_hash
+from donoharm.services import retention
 from tests.conftest import attestation, complete_answers, event
 
 NOTE = "SYNTHETIC-NOTE-RET7 the team waited outside the station"

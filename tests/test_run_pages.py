@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 
 from .conftest import csrf_from, login
 

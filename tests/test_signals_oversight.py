@@ -272,10 +272,10 @@ def test_measure_csv_cells_cannot_start_a_formula():
 def test_measure_totals_kept_by_each_append_agree_with_a_rebuild(app, api, client, signals_period):
     """A returned run whose count is corrected moves the measure totals by the difference, and the totals
     kept append by append equal a recount from the per-run summaries."""
-    from donoharm import run_service
     from donoharm.db import connect
     from donoharm.db import summaries as summaries_db
-    from donoharm.library import get_registry
+    from donoharm.services import run_service
+    from donoharm.services.library import get_registry
 
     acc, sup = api("acc"), api("sup")
     run_d = signals_period["D"]

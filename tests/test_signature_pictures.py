@@ -10,8 +10,8 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from donoharm.drawn_signature import clean_drawn_signature
-from donoharm.library import get_registry
+from donoharm.runs.drawn_signature import clean_drawn_signature
+from donoharm.services.library import get_registry
 from tests.conftest import Api, complete_answers, event
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from donoharm import create_app
-from donoharm.library import get_registry
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers
 
 ROTATE = runpy.run_path("deploy/rotate-signing-cert.py")["rotate"]

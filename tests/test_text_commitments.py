@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from donoharm import library
 from donoharm.db import connect
 from donoharm.db import runs as runs_db
-from donoharm.library import get_registry
 from donoharm.runs import seal
 from donoharm.runs.chain import genesis_hash, text_commitment
 from donoharm.runs.integrity import verify_chain
+from donoharm.services import library
+from donoharm.services.library import get_registry
 from tests.conftest import Api, attestation, complete_answers, event
 from tests.protocol_factory import as_yaml, document
 
@@ -222,7 +222,7 @@ def test_system_actor_can_redact_for_retention(app, users):
     from pathlib import Path
 
     from donoharm.db import get_db
-    from donoharm.redaction import SYSTEM, redact
+    from donoharm.services.redaction import SYSTEM, redact
 
     acc = Api(app, "acc")
     run_id = acc.start_run()

@@ -32,7 +32,7 @@ class Clock:
 def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(two_factor, "_clock", clock)
-    from donoharm import auth
+    from donoharm.accounts import auth
 
     monkeypatch.setattr(auth, "_clock", clock)
     return clock
@@ -227,7 +227,7 @@ def test_the_second_step_lapses_after_ten_minutes(app, users, clock, monkeypatch
     import time as time_module
 
     real = time_module.time()
-    monkeypatch.setattr("donoharm.auth.time.time", lambda: real + 10 * 60 + 1)
+    monkeypatch.setattr("donoharm.accounts.auth.time.time", lambda: real + 10 * 60 + 1)
     clock.now += 30
     response = late.get("/login/code")
     assert response.headers["Location"] == "/login"

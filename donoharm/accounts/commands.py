@@ -30,7 +30,7 @@ def invite_command(username: str, role: str, full_name: str | None) -> None:
     """Add a person and print a one-time invitation link (72 hours) where they choose their own password.
 
     For a person invited before who has not chosen a password yet, a new link replaces the old one."""
-    from ..account_forms import english, full_name_problem, username_problem
+    from .forms import english, full_name_problem, username_problem
 
     username = username.strip()
     problem = username_problem(username, english)

@@ -11,9 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from ..auth import _token_hash
 from ..db import connect
 from ..db import users as users_db
+from .auth import _token_hash
 
 
 def new_setup_link(database: str) -> str | None:

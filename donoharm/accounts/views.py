@@ -10,13 +10,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..account_forms import NewPasswordForm
 from ..db import accounts as accounts_db
 from ..db import get_db, transaction
 from ..db import users as users_db
 from . import iso, token_hash, two_factor, utc_now
 from . import links as links_module
 from .audit import record as audit
+from .forms import NewPasswordForm
 
 bp = Blueprint("accounts", __name__)
 
@@ -27,7 +27,7 @@ def _invalid(kind: str, problem: str):
 
 
 def _choose_password(kind: str):
-    from ..auth import _token_hash, hash_password, sign_in, start_second_step
+    from .auth import _token_hash, hash_password, sign_in, start_second_step
 
     db = get_db()
     token = request.values.get("token", "")

@@ -22,7 +22,7 @@ def api_error(status: int, code: str, message: str, details: Any = None):
 
 def rate_limited(bucket: str, config_key: str):
     """The 429 answer (with Retry-After) when this client has used up `bucket` this minute, else None."""
-    from ..rate_limit import retry_after
+    from ..web.rate_limit import retry_after
 
     wait = retry_after(bucket, config_key)
     if wait is None:

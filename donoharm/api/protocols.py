@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, request
 from flask_login import current_user, login_required
 
-from .. import library
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..protocols import MAX_BYTES, ConflictError, ProtocolError
 from ..protocols.diff import compare
 from ..runs import policy
+from ..services import library
 from .errors import api_error
 from .openapi import CORE_PATHS, ERROR, PROTOCOL_ID, _json, _ref, register_paths
 

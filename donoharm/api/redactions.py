@@ -1,6 +1,6 @@
 """POST /api/v1/runs/<run_id>/redactions: a supervisor or administrator removes an event's free text for good.
 
-The same service as the review page (donoharm/redaction.py): a `redaction` event through the one append path,
+The same service as the review page (donoharm/services/redaction.py): a `redaction` event through the one append path,
 then the server's files of the records that held the text are deleted. A run the user may not read looks
 missing (404); anyone else but supervisors and administrators is refused (403, the core's rule, asked before the
 body is read); the core decides what can be removed.
@@ -12,11 +12,11 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_login import current_user, login_required
 
-from .. import redaction, run_service
 from ..db import get_db
 from ..db import records as records_db
-from ..library import get_registry
 from ..runs import EventError, policy
+from ..services import redaction, run_service
+from ..services.library import get_registry
 from .openapi import ERROR, RUN_ID, _json, _ref, register_paths
 from .v1 import json_body, readable_run
 

@@ -7,13 +7,13 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from .. import operations, redaction, run_service
 from ..clock import device_clock
 from ..db import get_db
 from ..db import records as records_db
-from ..library import get_registry
-from ..run_service import RunError
 from ..runs import policy
+from ..services import operations, redaction, run_service
+from ..services.library import get_registry
+from ..services.run_service import RunError
 from ..text import first_invalid_unicode
 from .errors import api_error
 from .openapi import openapi_document

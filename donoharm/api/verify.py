@@ -1,15 +1,15 @@
 """POST /api/v1/verify: anyone may check a record PDF (no session needed; nothing is stored).
 
-Rate-limited per client (VERIFY_RATE_LIMIT a minute, see donoharm/rate_limit.py): 429 with Retry-After."""
+Rate-limited per client (VERIFY_RATE_LIMIT a minute, see donoharm/web/rate_limit.py): 429 with Retry-After."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
 
 from ..db import get_db
-from ..library import get_registry
 from ..records import signing_key, verify_pdf
 from ..records.verdicts import OUTCOMES, protocol_title, verdict_json
 from ..records.verify import MAX_BYTES
+from ..services.library import get_registry
 from .errors import api_error, rate_limited
 from .openapi import RATE_LIMITED, register_paths
 

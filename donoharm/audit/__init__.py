@@ -8,9 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .. import run_service
 from ..db import db_cli, get_db
 from ..db import maintenance as maintenance_db
+from ..services import run_service
 from . import checkpoints
 from .verify import verify_instance
 
@@ -24,8 +24,8 @@ def _timestamp_functions():
 
 def make_checkpoint(app: Flask) -> tuple[Path, dict, list[str]]:
     """Build, sign (and timestamp, when configured), and save a checkpoint now."""
-    from ..organisation import organisation_name
     from ..records.signing import signing_key
+    from ..services.organisation import organisation_name
 
     unsigned, left_out = checkpoints.build(get_db(), run_service.utc_now(), organisation_name(app))
     stamp, _check = _timestamp_functions()

@@ -115,8 +115,8 @@ def verify_last_checkpoint(db: Database, instance: Path, roots: list[x509.Certif
 
 def verify_reports(db: Database, report: Report) -> None:
     """A published report's figures stand only while the runs behind them are unchanged (reports.check)."""
-    from .. import reports  # the service (it signs with the records package): imported when used
     from ..db import reports as reports_db
+    from ..services import reports  # the service (it signs with the records package): imported when used
 
     for row in reports_db.published(db):
         report.reports += 1

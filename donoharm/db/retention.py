@@ -1,5 +1,5 @@
 """Retention: delete practice runs, with everything stored about them, after a number of days; find the closed
-runs whose free texts or whole history are due to go (donoharm/retention.py decides and acts), and delete runs
+runs whose free texts or whole history are due to go (donoharm/services/retention.py decides and acts), and delete runs
 leaving a row in the deletion register."""
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def purge_practice_command(days: int | None, dry_run: bool) -> None:
 def init_app(app: Flask) -> None:
     """Register `flask runs purge-practice` and `flask db purge` (texts and closed runs go by `db purge`, from the
     maintenance timer; practice runs past DONOHARM_PRACTICE_RETENTION_DAYS also at each `db migrate`)."""
-    from .. import retention  # the service: it imports this module
+    from ..services import retention  # the service: it imports this module
     from . import db_cli
 
     app.cli.add_command(runs_cli)

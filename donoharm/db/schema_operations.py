@@ -62,7 +62,7 @@ def operations_m001_operations(db):
 
 
 def transparency_m001_reports(db):
-    # Published transparency reports (issue 22, donoharm/reports.py). `heads` (the chain heads of the runs a
+    # Published transparency reports (issue 22, donoharm/services/reports.py). `heads` (the chain heads of the runs a
     # report counted, JSON) is never published: `reports check` uses it to show whether those runs changed.
     # The instance id names this instance in its reports; made once here, so it stays with the database.
     import uuid

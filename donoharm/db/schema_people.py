@@ -21,7 +21,7 @@ def auth_m001_sign_ins(db):
 
 
 def hardening_m001_rate_hits(db):
-    # Fixed-window request counts shared by all gunicorn workers (see donoharm/rate_limit.py): one row per
+    # Fixed-window request counts shared by all gunicorn workers (see donoharm/web/rate_limit.py): one row per
     # bucket (e.g. 'verify'), client key and window number; windows older than the current one are pruned.
     db.executescript(
         """
@@ -95,7 +95,7 @@ def accounts_m001_invitations_two_factor_audit(db):
 
 
 def organisation_m001_settings(db):
-    # The organisation's own settings (issue 19, donoharm/organisation.py): chosen at /setup and changed on
+    # The organisation's own settings (issue 19, donoharm/services/organisation.py): chosen at /setup and changed on
     # /admin/settings. One row; until it exists the environment's DONOHARM_ORGANISATION and DONOHARM_PAGE_SIZE
     # apply, so deployments configured by environment keep working.
     db.executescript(

@@ -74,9 +74,9 @@ def privacy_m001_text_commitments(db):
 
 
 def retention_m001_deletion_register(db):
-    # Whole closed runs deleted by retention (issue 18, donoharm/retention.py): what stays of each shows that it
-    # existed and where its history ended, never what it said. No label, no staff: a label can name an operation
-    # and, with a date, the people in it.
+    # Whole closed runs deleted by retention (issue 18, donoharm/services/retention.py): what stays of each
+    # shows that it existed and where its history ended, never what it said. No label, no staff: a label can
+    # name an operation and, with a date, the people in it.
     db.executescript(
         """
         CREATE TABLE deleted_runs (

@@ -10,14 +10,14 @@ from pathlib import Path
 from flask import current_app
 from sqlite_utils import Database
 
-from .. import operations, run_service
 from ..api.v1 import run_document
 from ..config import write_atomically
 from ..db import records as records_db
 from ..db import transaction
 from ..db import users as users_db
-from ..organisation import time_zone
 from ..protocols import Registry
+from ..services import operations, run_service
+from ..services.organisation import time_zone
 from .profiles import INTERNAL, SHAREABLE, Disclosure, shareable_document
 from .render import page_size, record_html, record_pdf, signature_image_of, stamp_box, zoned_when
 from .signing import sign_pdf, signing_key

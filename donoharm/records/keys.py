@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask, current_app
 
 from ..config import DEFAULT_ORGANISATION, ConfigError, write_private
-from ..organisation import organisation_name
+from ..services.organisation import organisation_name
 from .roots import Root, load_roots
 
 ROOT_KEY, ROOT_CERT = "signing-root.key", "signing-root.pem"

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from .. import run_service
 from ..db import connect, transaction
 from ..db import records as records_db
+from ..services import run_service
 from ..timefmt import iso_z
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def retry_delay(attempts: int) -> timedelta:
 def issue_due(app: Flask, limit: int = 20, retry_now: bool = False) -> tuple[list[str], list[str]]:
     """Issue the records whose time has come (with `retry_now`, also those waiting to be tried again after a
     failure); return (issued run ids, failed run ids)."""
-    from ..library import get_registry
+    from ..services.library import get_registry
     from .issuing import issue_record
 
     issued, failed = [], []

@@ -8,12 +8,12 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..drawn_signature import clean_drawn_signature
 from ..i18n import DEFAULT_LANGUAGE, supported
-from ..organisation import in_zone, organisation_name, paper_size, time_zone
 from ..pdf import attachment, html_to_pdf
 from ..protocols import Protocol
 from ..runs import RunState
+from ..runs.drawn_signature import clean_drawn_signature
+from ..services.organisation import in_zone, organisation_name, paper_size, time_zone
 from .profiles import Disclosure
 
 ATTACHMENT_NAME = "audit-record.json"

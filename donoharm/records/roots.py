@@ -149,7 +149,7 @@ def rotate_root_command(yes: bool) -> None:
     if not yes:
         click.confirm("Make a new root certificate? Records signed from now on chain to it; older records keep "
                       "verifying under the old root, whose private key is removed from this folder.", abort=True)
-    from ..organisation import organisation_name
+    from ..services.organisation import organisation_name
 
     old, new, removed = rotate_root(instance, organisation_name(app._get_current_object()))
     app.extensions.pop("donoharm_signing", None)

@@ -9,8 +9,8 @@ from io import BytesIO
 
 from flask import Flask, current_app, has_app_context
 
-from ..organisation import organisation_name
 from ..pdf import FONTS_DIR
+from ..services.organisation import organisation_name
 from .blocking import outside_event_loop
 from .keys import (  # noqa: F401  (importable from records.signing, as before)
     ROOT_CERT,

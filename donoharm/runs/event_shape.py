@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..drawn_signature import clean_drawn_signature
 from ..text import text_problem
+from .drawn_signature import clean_drawn_signature
 
 EVENT_TYPES = ("step.set", "step.cleared", "step.na", "note", "deviation",
                "run.submitted", "review.returned", "review.approved", "redaction")

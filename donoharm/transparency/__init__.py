@@ -1,5 +1,5 @@
 """Public transparency reports: figures, small-count suppression, the signed document and the coalition
-roll-up (pure: no Flask, no SQL; the queries are in db/reports.py, publishing in donoharm/reports.py)."""
+roll-up (pure: no Flask, no SQL; the queries are in db/reports.py, publishing in donoharm/services/reports.py)."""
 from __future__ import annotations
 
 from .combine import accept, combined_figures

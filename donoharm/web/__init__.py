@@ -1,28 +1,31 @@
-"""Server-rendered pages, one blueprint per area."""
-from flask import Flask
+"""Server-rendered pages, one blueprint per area, and what they share (forms, security headers, rate limits).
 
-from . import (
-    account,
-    admin,
-    health,
-    home,
-    operations,
-    oversight,
-    practice,
-    protocol_share,
-    protocol_upload,
-    protocols,
-    pwa,
-    redactions,
-    reports,
-    review,
-    runs,
-    settings,
-    signals,
-)
+The blueprints are imported when the app is wired, not with the package: a module that needs only the shared
+forms or headers does not pull in every page (and the pages import the services that import those forms)."""
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from . import (
+        account,
+        admin,
+        health,
+        home,
+        operations,
+        oversight,
+        practice,
+        protocol_share,
+        protocol_upload,
+        protocols,
+        pwa,
+        redactions,
+        reports,
+        review,
+        runs,
+        settings,
+        signals,
+    )
+
     app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(account.bp)
@@ -40,6 +43,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(operations.bp)
     app.register_blueprint(settings.bp)  # the organisation's settings (issue 19)
     app.register_blueprint(reports.bp)  # public transparency reports (issue 22)
-    from .. import staff
+    from ..accounts import staff
 
     staff.init_app(app)

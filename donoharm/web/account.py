@@ -14,15 +14,15 @@ from flask_login import current_user, login_required
 from werkzeug.security import check_password_hash
 from wtforms.fields.choices import SelectChoice
 
-from ..account_forms import ChangePasswordForm, CurrentPasswordForm, EnrolForm
 from ..accounts import iso, two_factor, utc_now
 from ..accounts.audit import record as audit
+from ..accounts.forms import ChangePasswordForm, CurrentPasswordForm, EnrolForm
 from ..db import accounts as accounts_db
 from ..db import get_db, transaction
 from ..db import users as users_db
-from ..forms import LanguageForm
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, supported
-from ..rate_limit import address_key
+from .forms import LanguageForm
+from .rate_limit import address_key
 
 bp = Blueprint("account", __name__)
 
@@ -69,7 +69,7 @@ def index():
 
 def _check_current_password(field) -> bool:
     """Check the signed-in person's current password, throttled like signing in; on failure the field says why."""
-    from ..auth import _clock, _wait_text, begin_password_attempt
+    from ..accounts.auth import _clock, _wait_text, begin_password_attempt
 
     db, now = get_db(), _clock()
     username, address = current_user.username, address_key(request.remote_addr)
@@ -91,7 +91,7 @@ def _check_current_password(field) -> bool:
 @login_required
 def change_password():
     """Change one's own password; every other sign-in of the account ends."""
-    from ..auth import _token_hash, hash_password
+    from ..accounts.auth import _token_hash, hash_password
 
     form = ChangePasswordForm()
     form.rules_username = current_user.username
@@ -129,7 +129,7 @@ def _enrol_page(form: EnrolForm, row: dict, status: int = 200):
 @login_required
 def two_factor_setup():
     """Set up (or replace) the authenticator app: scan the QR code, type a code it shows, keep the recovery codes."""
-    from ..auth import _safe_next, _token_hash
+    from ..accounts.auth import _safe_next, _token_hash
 
     db = get_db()
     row = users_db.get_user(db, current_user.id)

@@ -8,20 +8,20 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..account_forms import ButtonForm, InviteForm
 from ..accounts import iso, two_factor
 from ..accounts import links as account_links
 from ..accounts.audit import ACTIONS as AUDIT_ACTIONS
 from ..accounts.audit import record as audit
+from ..accounts.auth import roles_required
 from ..accounts.commands import reset_second_factor
+from ..accounts.forms import ButtonForm, InviteForm
 from ..audit import checkpoints as audit_checkpoints
-from ..auth import roles_required
 from ..db import accounts as accounts_db
 from ..db import get_db, transaction
 from ..db import records as records_db
 from ..db import users as users_db
-from ..forms import ROLE_NAMES, UserChangeForm
 from ..records.timestamps import TimestampError
+from .forms import ROLE_NAMES, UserChangeForm
 
 
 class CheckpointForm(FlaskForm):

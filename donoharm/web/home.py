@@ -12,8 +12,8 @@ from ..db import integrity as integrity_db
 from ..db import review as review_db
 from ..db import runs as runs_db
 from ..db import summaries as summaries_db
-from ..library import get_registry
 from ..runs.state import follow_up_due
+from ..services.library import get_registry
 
 bp = Blueprint("home", __name__)
 

@@ -10,10 +10,11 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from .. import operations, timefmt
+from .. import timefmt
 from ..db import get_db
-from ..forms import StartRunForm
-from ..run_service import RunError
+from ..services import operations
+from ..services.run_service import RunError
+from .forms import StartRunForm
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
 

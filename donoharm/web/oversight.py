@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import oversight
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..db import oversight as oversight_db
-from ..library import get_registry
 from ..runs import policy
+from ..services.library import get_registry
 
 bp = Blueprint("oversight", __name__)
 

@@ -9,12 +9,12 @@ from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 
 from .. import timefmt
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..db import practice as practice_db
-from ..library import get_registry
 from ..protocols import Protocol
 from ..runs import fold, policy
+from ..services.library import get_registry
 
 bp = Blueprint("practice", __name__)
 STATUS_LABELS = {"in_progress": _l("in progress"), "submitted": _l("submitted")}  # practice runs are never reviewed

@@ -23,12 +23,12 @@ from werkzeug.sansio.utils import host_is_trusted
 
 from ..config import LOOPBACK_HOSTS, ROOT, write_private
 from ..db import get_db
-from ..library import get_registry, original_yaml
 from ..pdf import PIPELINE, html_to_pdf
 from ..protocols import Protocol
 from ..protocols.diff import compare as compare_versions
-from ..rate_limit import retry_after
+from ..services.library import get_registry, original_yaml
 from .protocols import FIELD_LABELS, KIND_LABELS, chosen_pair
+from .rate_limit import retry_after
 
 bp = Blueprint("protocol_share", __name__)
 

@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import library
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..protocols import MAX_BYTES, ConflictError, Problem, Protocol, ProtocolError, load_text
 from ..protocols.diff import compare as compare_versions
 from ..protocols.diff import stale_translations
 from ..runs import policy
-from ..trainer_forms import LifecycleForm, ProtocolUploadForm, PublishForm
+from ..services import library
 from .protocols import FIELD_LABELS, KIND_LABELS, previous_version
+from .trainer_forms import LifecycleForm, ProtocolUploadForm, PublishForm
 from .yaml_words import syntax_problem
 
 bp = Blueprint("protocol_upload", __name__)

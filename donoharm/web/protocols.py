@@ -10,11 +10,11 @@ from flask_login import current_user
 
 from ..db import get_db, transaction
 from ..db import protocols as protocols_db
-from ..library import get_registry
 from ..protocols import Protocol, Registry, version_key
 from ..protocols.diff import compare as compare_versions
 from ..runs import policy
-from ..trainer_forms import LifecycleForm
+from ..services.library import get_registry
+from .trainer_forms import LifecycleForm
 
 bp = Blueprint("protocols", __name__)
 

@@ -25,8 +25,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..api.errors import api_error
-from ..library import get_registry
 from ..runs import RunState
+from ..services.library import get_registry
 from .runs import render_run_page
 
 bp = Blueprint("pwa", __name__)

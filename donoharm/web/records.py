@@ -12,14 +12,14 @@ from flask_wtf.file import FileField, FileRequired
 
 from ..db import get_db
 from ..db import records as records_db
-from ..library import get_registry
 from ..records import current_record, signing_key, verify_pdf
 from ..records.issuing import in_profile, record_path
 from ..records.profiles import INTERNAL, PROFILES
 from ..records.timestamps import TimestampError
 from ..records.verdicts import outcome, protocol_title, sentence
 from ..records.verify import MAX_BYTES
-from ..run_service import RunError
+from ..services.library import get_registry
+from ..services.run_service import RunError
 from ..text import safe_filename
 from .runs import readable_run
 
@@ -120,7 +120,7 @@ def earlier(run_id: str, record_id: str):
 
 @bp.route("/verify", methods=["GET", "POST"])
 def verify():
-    from ..rate_limit import retry_after
+    from .rate_limit import retry_after
 
     verdict, status = None, 200
     if request.method == "POST" and (wait := retry_after("verify", "VERIFY_RATE_LIMIT")) is not None:

@@ -1,9 +1,9 @@
 """Removing a free text for good, from the review page: a confirmation form, then the redaction service.
 
 Supervisors and administrators, on any run they can read (in any status, approved and closed runs too). The
-service (donoharm/redaction.py) appends a `redaction` event through the one append path and deletes the server's
-files of the records that held the text; the core decides what can be removed. This module only shows the text,
-asks why, and says plainly what removing it does.
+service (donoharm/services/redaction.py) appends a `redaction` event through the one append path and deletes
+the server's files of the records that held the text; the core decides what can be removed. This module only
+shows the text, asks why, and says plainly what removing it does.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import redaction, run_service
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..db import records as records_db
-from ..library import get_registry
 from ..runs import EventError, RunState, policy
+from ..services import redaction, run_service
+from ..services.library import get_registry
 from .runs import readable_run
 
 bp = Blueprint("redactions", __name__)

@@ -1,5 +1,7 @@
 """Transparency reports: the public list and downloads (no account), and administrators' pages to publish a
-period's report and to combine members' reports into a coalition's (issue 22). The work: donoharm/reports.py."""
+period's report and to combine members' reports into a coalition's (issue 22).
+
+The work: donoharm/services/reports.py."""
 from __future__ import annotations
 
 import json
@@ -12,11 +14,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import StringField
 
-from .. import reports
-from ..auth import roles_required
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..db import reports as reports_db
-from ..reports_cli import MAX_REPORT_BYTES
+from ..services import reports
+from ..services.reports_cli import MAX_REPORT_BYTES
 from ..transparency.document import ReportError, period_of
 
 bp = Blueprint("reports", __name__)

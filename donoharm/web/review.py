@@ -17,13 +17,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length
 
-from .. import run_service, timefmt
-from ..auth import roles_required
+from .. import timefmt
+from ..accounts.auth import roles_required
 from ..db import get_db
 from ..db import review as review_db
-from ..library import get_registry
 from ..runs import EventError, policy
 from ..runs.state import utc_iso
+from ..services import run_service
+from ..services.library import get_registry
 from ..text import text_problem, whole_number
 from . import operations
 from .redactions import earlier_texts

@@ -8,13 +8,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import run_service
 from ..db import get_db
 from ..db import runs as runs_db
-from ..library import get_registry
 from ..protocols import Protocol
 from ..runs import EventError, is_uuid
 from ..runs.events import COUNT_LIMIT
+from ..services import run_service
+from ..services.library import get_registry
 from ..text import time_of_day, whole_number
 
 # Event types a page form may send; review decisions have their own screens.

@@ -8,12 +8,13 @@ from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import run_service, timefmt
+from .. import timefmt
 from ..db import get_db
 from ..privacy import KINDS
 from ..protocols import Step
-from ..run_service import RunError
 from ..runs import RunState, policy
+from ..services import run_service
+from ..services.run_service import RunError
 
 
 def readable_run(run_id: str) -> dict:

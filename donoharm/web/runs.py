@@ -13,14 +13,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from .. import run_service
 from ..db import get_db
-from ..forms import StartRunForm, SubmitForm
 from ..i18n import LANGUAGES
-from ..library import get_registry
-from ..run_service import RunError
 from ..runs import EventError
+from ..services import run_service
+from ..services.library import get_registry
+from ..services.run_service import RunError
 from . import operations
+from .forms import StartRunForm, SubmitForm
 from .run_forms import (  # noqa: F401  (importable from web.runs, as before)
     FORM_EVENT_TYPES,
     append_from_form,

@@ -10,14 +10,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 
-from ..account_forms import full_name_problem
 from ..accounts.audit import record as audit
-from ..auth import roles_required
+from ..accounts.auth import roles_required
+from ..accounts.forms import full_name_problem
 from ..db import get_db, transaction
 from ..db import settings as settings_db
 from ..db import users as users_db
-from ..organisation import is_named, organisation_name, paper_size, time_zone
-from ..organisation_forms import SettingsForm
+from ..services.organisation import is_named, organisation_name, paper_size, time_zone
+from .organisation_forms import SettingsForm
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import protocols as protocols_db
-from .db import runs as runs_db
-from .db import transaction
-from .protocols import Protocol, Registry
+from ..db import protocols as protocols_db
+from ..db import runs as runs_db
+from ..db import transaction
+from ..protocols import Protocol, Registry
+from ..runs import Actor, DeviceClock, genesis_hash, is_uuid
 from .run_rules import LANGUAGE_TAG, RunError, _optional_time, checked_label, utc_now
-from .runs import Actor, DeviceClock, genesis_hash, is_uuid
 
 
 def _run_fields(payload: Any, registry: Registry, clock: DeviceClock | None) -> tuple[Protocol, str, str, str, str]:

@@ -8,11 +8,11 @@ from wtforms import BooleanField, HiddenField, PasswordField, RadioField, Select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
-from .db.users import ROLES
-from .labels import current_rule
+from ..accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from ..db.users import ROLES
+from ..labels import current_rule
+from ..text import text_problem
 from .organisation_forms import OrganisationFields
-from .passwords import MAX_LENGTH, MIN_LENGTH, password_problem
-from .text import text_problem
 
 ROLE_NAMES = {"accompanier": _l("Accompanier"), "supervisor": _l("Supervisor"), "trainer": _l("Trainer"),
               "admin": _l("Administrator")}

@@ -16,19 +16,19 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlite_utils import Database
 
-from . import timefmt, transparency
-from .db import oversight as oversight_db
-from .db import reports as reports_db
-from .db import retention as retention_db
-from .db import transaction
-from .i18n import DEFAULT_LANGUAGE
+from .. import timefmt, transparency
+from ..db import oversight as oversight_db
+from ..db import reports as reports_db
+from ..db import retention as retention_db
+from ..db import transaction
+from ..i18n import DEFAULT_LANGUAGE
+from ..oversight import measure_label
+from ..records import receipting
+from ..transparency import document as report_document
+from ..transparency import figures as report_figures
+from ..transparency.document import Period, ReportError
 from .library import get_registry
 from .organisation import organisation_name
-from .oversight import measure_label
-from .records import receipting
-from .transparency import document as report_document
-from .transparency import figures as report_figures
-from .transparency.document import Period, ReportError
 
 REPORTS_DIR = "reports"
 
@@ -97,10 +97,10 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def render_pdf(document: dict[str, Any], key: Any) -> bytes:
     """The report as a readable PDF with a chart, the signed JSON attached, signed like records."""
-    from .pdf import attachment, html_to_pdf
-    from .records.render import page_size, stamp_box
-    from .records.signing import sign_pdf
-    from .transparency.chart import step_chart
+    from ..pdf import attachment, html_to_pdf
+    from ..records.render import page_size, stamp_box
+    from ..records.signing import sign_pdf
+    from ..transparency.chart import step_chart
 
     with force_locale(DEFAULT_LANGUAGE):  # the report's words are the instance's default language, wherever made
         chart = step_chart(document, {"title": _("Runs with a deviation or a red flag, per step"),
@@ -119,7 +119,7 @@ def render_pdf(document: dict[str, Any], key: Any) -> bytes:
 
 def publish(db: Database, period: Period, username: str, today: date | None = None) -> dict[str, Any]:
     """Compute, sign and store the period's report; ReportError when the period cannot be published."""
-    from .records.signing import signing_key
+    from ..records.signing import signing_key
 
     problem = transparency.publishable_problem(period, today or datetime.now(UTC).date(), published_periods(db))
     if problem:
@@ -218,8 +218,8 @@ def load_pem_roots(blobs: list[tuple[str, bytes]]) -> list[Any]:
 def combine(db: Database, named: list[tuple[str, bytes]], roots: list[Any]) -> dict[str, Any]:
     """The reports (name, bytes) verified and added up into one report signed by this instance; ReportError
     naming the file and the reason when one is refused (nothing is produced then)."""
-    from .records.signing import signing_key
-    from .transparency import combine as combining
+    from ..records.signing import signing_key
+    from ..transparency import combine as combining
 
     threshold = current_app.config["OVERSIGHT_MIN_COUNT"]
     documents = combining.accept(named, roots, threshold)

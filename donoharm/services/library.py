@@ -14,9 +14,9 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_request_context
 from sqlite_utils import Database
 
-from .db import connect, get_db, transaction
-from .db import protocols as protocols_db
-from .protocols import ConflictError, Problem, Protocol, ProtocolError, Registry, load_directory, load_text
+from ..db import connect, get_db, transaction
+from ..db import protocols as protocols_db
+from ..protocols import ConflictError, Problem, Protocol, ProtocolError, Registry, load_directory, load_text
 
 UPLOAD_SOURCE = "the database"
 
@@ -38,7 +38,7 @@ class _State:
 
 
 def _state(app: Flask) -> _State:
-    return app.extensions["donoharm.library"]
+    return app.extensions["donoharm.services.library"]
 
 
 def refresh(app: Flask, db: Database) -> Registry:
@@ -150,4 +150,4 @@ def init_app(app: Flask) -> None:
         app.logger.warning("protocol left out: %s", problem)
     app.extensions["donoharm.registry"] = registry
     app.extensions["donoharm.protocol_problems"] = problems
-    app.extensions["donoharm.library"] = _State(files=registry.all())
+    app.extensions["donoharm.services.library"] = _State(files=registry.all())

@@ -21,13 +21,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
+from ..db import fold_write_ahead_log, get_db
+from ..db import maintenance as maintenance_db
+from ..db import retention as retention_db
+from ..protocols import Registry
+from ..runs import EventError
 from . import redaction
-from .db import fold_write_ahead_log, get_db
-from .db import maintenance as maintenance_db
-from .db import retention as retention_db
 from .library import get_registry
-from .protocols import Registry
-from .runs import EventError
 
 
 def utc_now() -> datetime:

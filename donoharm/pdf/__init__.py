@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from . import pdf_text
-from .config import ROOT
+from ..config import ROOT
+from . import searchable_text as pdf_text
 
 STATIC_DIR = ROOT / "static"
 FONTS_DIR = STATIC_DIR / "fonts"
@@ -68,7 +68,7 @@ def bundled_file(url: str) -> Path | None:
 
 def our_image(url: str) -> bool:
     """Whether a data: URL is a drawn signature exactly as this app re-encodes it (a bounded PNG)."""
-    from .drawn_signature import clean_drawn_signature
+    from ..runs.drawn_signature import clean_drawn_signature
 
     try:
         return clean_drawn_signature(url) == url

@@ -10,13 +10,16 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import integrity as integrity_db
-from .db import records as records_db
-from .db import runs as runs_db
-from .db import summaries as summaries_db
-from .db import transaction
-from .privacy import find_personal_data
-from .protocols import Protocol, Registry
+from ..db import integrity as integrity_db
+from ..db import records as records_db
+from ..db import runs as runs_db
+from ..db import summaries as summaries_db
+from ..db import transaction
+from ..privacy import find_personal_data
+from ..protocols import Protocol, Registry
+from ..runs import Actor, DeviceClock, EventError, RunState, fold, is_uuid, normalise, seal, validate
+from ..runs.chain import commit_texts
+from ..runs.integrity import ChainFault, ChainGuard, tail_fault
 from .run_rules import (  # noqa: F401  (importable from run_service, as before)
     LABEL_LIMIT,
     LANGUAGE_TAG,
@@ -26,9 +29,6 @@ from .run_rules import (  # noqa: F401  (importable from run_service, as before)
     utc_now,
 )
 from .run_start import _chosen_before_retirement, _run_fields, start_run  # noqa: F401
-from .runs import Actor, DeviceClock, EventError, RunState, fold, is_uuid, normalise, seal, validate
-from .runs.chain import commit_texts
-from .runs.integrity import ChainFault, ChainGuard, tail_fault
 
 MAX_EVENTS_PER_BATCH = 500
 # A run entering one of these statuses gets a signed record: queued with the append, issued off the request.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask, get_flashed_messages, request, session
+from flask import Flask, get_flashed_messages, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
@@ -73,7 +73,7 @@ def is_background_request() -> bool:
 
 def is_shell_page() -> bool:
     """A page kept in the service worker's plain cache for everyone on the phone: drawn as nobody's."""
-    return request.endpoint in SHELL_ENDPOINTS
+    return has_request_context() and request.endpoint in SHELL_ENDPOINTS  # records are drawn outside requests
 
 
 class ForegroundSessionInterface(SecureCookieSessionInterface):

@@ -10,10 +10,10 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .db.users import ROLES
-from .forms import ROLE_NAMES, password_problem_text
+from ..db.users import ROLES
+from ..text import text_problem
+from ..web.forms import ROLE_NAMES, password_problem_text
 from .passwords import MAX_LENGTH, password_problem
-from .text import text_problem
 
 FULL_NAME_MAX = 120
 USERNAME_CHARACTERS = "._-"

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .db import operations as operations_db
+from ..db import operations as operations_db
+from ..runs import is_uuid
 from .run_service import RunError, checked_label, utc_now
-from .runs import is_uuid
 
 
 @dataclass(frozen=True)

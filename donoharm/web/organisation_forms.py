@@ -7,14 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
-from .organisation import (
+from ..services.organisation import (
     DEFAULT_TIME_ZONE,
     PAPER_SIZES,
     name_problem,
     time_zone_names,
     time_zone_problem,
 )
-from .text import text_problem
+from ..text import text_problem
 
 PAPER_WORDS = {"A4": _l("A4 (210 × 297 mm)"), "Letter": _l("Letter (8.5 × 11 inches)")}
 

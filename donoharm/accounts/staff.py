@@ -9,8 +9,8 @@ def staff_name(username: str | None) -> str:
     if not username:
         return ""
     if "staff_names" not in g:
-        from .db import get_db
-        from .db.users import full_names
+        from ..db import get_db
+        from ..db.users import full_names
 
         g.staff_names = full_names(get_db())
     return g.staff_names.get(username, username)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as babel_gettext
 
-from .config import DEFAULT_ORGANISATION
-from .text import text_problem
+from ..config import DEFAULT_ORGANISATION
+from ..text import text_problem
 
 NAME_MAX = 120
 PAPER_SIZES = ("A4", "Letter")
@@ -24,8 +24,8 @@ DEFAULT_TIME_ZONE = "UTC"
 
 def _stored(app: Flask | None = None) -> dict | None:
     """The settings row; outside a request (app start, the record queue's thread) on a short connection."""
-    from .db import connect, get_db
-    from .db.settings import get_settings
+    from ..db import connect, get_db
+    from ..db.settings import get_settings
 
     if app is None or (has_app_context() and current_app._get_current_object() is app):
         return get_settings(get_db())

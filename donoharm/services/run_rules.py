@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import labels, timefmt
-from .runs import DeviceClock, EventError
-from .runs.events import parse_time
-from .text import text_problem
+from .. import labels, timefmt
+from ..runs import DeviceClock, EventError
+from ..runs.events import parse_time
+from ..text import text_problem
 
 LABEL_LIMIT = 80
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")

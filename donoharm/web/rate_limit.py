@@ -15,8 +15,8 @@ import time
 from flask import current_app, request
 from flask_login import current_user
 
-from .db import get_db
-from .db import rate_limits as rate_limits_db
+from ..db import get_db
+from ..db import rate_limits as rate_limits_db
 
 WINDOW_SECONDS = 60
 

@@ -15,10 +15,17 @@ from flask_babel import ngettext
 from flask_login import current_user, logout_user
 from werkzeug.security import check_password_hash
 
-from .account_forms import SignInCodeForm
-from .accounts import two_factor
-from .accounts.audit import record as audit
-from .accounts.sign_in_checks import (  # noqa: F401  (importable from auth, as before)
+from ..db import get_db, transaction
+from ..db import settings as settings_db
+from ..db import users as users_db
+from ..services.organisation import is_named, organisation_name, paper_size
+from ..web.forms import LoginForm, SetupForm
+from ..web.rate_limit import address_key
+from . import two_factor
+from .audit import record as audit
+from .forms import SignInCodeForm
+from .passwords import password_problem
+from .sign_in_checks import (  # noqa: F401  (importable from auth, as before)
     PENDING,
     _password_fingerprint,
     _retry_after,
@@ -29,7 +36,7 @@ from .accounts.sign_in_checks import (  # noqa: F401  (importable from auth, as 
     pending_second_step,
     start_second_step,
 )
-from .accounts.sign_ins import (  # noqa: F401  (importable from auth, as before)
+from .sign_ins import (  # noqa: F401  (importable from auth, as before)
     SESSION_KEPT_AT_SIGN_IN,
     User,
     _dummy_hash,
@@ -44,13 +51,6 @@ from .accounts.sign_ins import (  # noqa: F401  (importable from auth, as before
     sign_in,
     unauthorized,
 )
-from .db import get_db, transaction
-from .db import settings as settings_db
-from .db import users as users_db
-from .forms import LoginForm, SetupForm
-from .organisation import is_named, organisation_name, paper_size
-from .passwords import password_problem
-from .rate_limit import address_key
 
 bp = Blueprint("auth", __name__)
 
@@ -115,7 +115,7 @@ def login_code():
             next_target = pending.get("next")
             sign_in(users_db.get_user(db, row["id"]))
             if checked.recovery_code:
-                from .db import accounts as accounts_db
+                from ..db import accounts as accounts_db
 
                 left = accounts_db.recovery_codes_left(db, row["id"])
                 audit(db, "recovery_code_used", row, detail=f"{left} left")
@@ -202,7 +202,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 def create_user_command(username: str, role: str, password_stdin: bool, full_name: str | None) -> None:
     """Create a user with a role; the password is prompted for or read from stdin (for scripts: to let a person
     choose their own password, use `users invite`)."""
-    from .account_forms import english, full_name_problem
+    from .forms import english, full_name_problem
 
     if full_name is not None and full_name_problem(full_name.strip(), english):
         raise click.ClickException(f"--full-name: {full_name_problem(full_name.strip(), english)}")
@@ -224,7 +224,7 @@ def create_user_command(username: str, role: str, password_stdin: bool, full_nam
 
 
 def init_app(app: Flask) -> None:
-    from .accounts import commands, setup, views
+    from . import commands, setup, views
 
     if setup.serving():
         _dummy_hash()  # made now, so that the first sign-in for an unknown name does not take longer

@@ -9,8 +9,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from ..transparency.document import ReportError, period_of
 from . import reports
-from .transparency.document import ReportError, period_of
 
 MAX_REPORT_BYTES = 2 * 1024 * 1024
 
@@ -27,7 +27,7 @@ def reports_cli() -> None:
 @click.option("--by", default="command line", show_default=True, help="Who publishes (kept with the report).")
 def publish_command(label: str | None, start: str | None, end: str | None, by: str) -> None:
     """Publish a signed report (JSON and PDF) of a period that ended at least 30 days ago."""
-    from .db import get_db
+    from ..db import get_db
 
     try:
         row = reports.publish(get_db(), period_of(label, start, end), by)
@@ -41,8 +41,8 @@ def publish_command(label: str | None, start: str | None, end: str | None, by: s
 @reports_cli.command("list")
 def list_command() -> None:
     """List published reports: id, period, published at, data_sha256."""
-    from .db import get_db
-    from .db import reports as reports_db
+    from ..db import get_db
+    from ..db import reports as reports_db
 
     for row in reports_db.published(get_db()):
         click.echo(f"{row['id']}\t{row['period_label']}\t{row['period_start']}\t{row['period_end']}\t"
@@ -53,7 +53,7 @@ def list_command() -> None:
 @click.argument("report_id")
 def check_command(report_id: str) -> None:
     """Check that the runs a published report counted were not changed since (exit 1 if they were)."""
-    from .db import get_db
+    from ..db import get_db
 
     intact, lines = reports.check(get_db(), report_id)
     for line in lines:
@@ -70,7 +70,7 @@ def check_command(report_id: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the combined report here.")
 def combine_command(files: tuple[Path, ...], trust: tuple[Path, ...], out: Path | None) -> None:
     """Verify members' reports against the roots given and add them up into one report signed here."""
-    from .db import get_db
+    from ..db import get_db
 
     try:
         named = []

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from ..db import fold_write_ahead_log
+from ..db import records as records_db
+from ..protocols import Registry
+from ..runs import Actor, policy
 from . import run_service
-from .db import fold_write_ahead_log
-from .db import records as records_db
-from .protocols import Registry
-from .runs import Actor, policy
 
 SYSTEM = Actor(policy.SYSTEM, policy.SYSTEM)  # the retention job
 
