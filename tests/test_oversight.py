@@ -173,9 +173,39 @@ def test_median_time_to_submission_is_exact(app, api):
     db = connect(app.config["DATABASE"])
     day = now.date().isoformat()
     since = (now - timedelta(days=1)).date().isoformat()
-    count, seconds = oversight_db.median_to_submit(db, since, day, PROTOCOL[0])
+    medians = oversight.submission_medians(oversight_db.submit_seconds(db, since, day, PROTOCOL[0]))
     db.conn.close()
+    count, seconds = medians(None)
     assert count == 3 and abs(seconds - 2 * 3600) < 60
+    assert medians(PROTOCOL)[0] == 3 and medians(PROTOCOL)[1] == seconds
+    assert medians((PROTOCOL[0], "0.0.0")) == (0, None)
+
+
+def test_medians_take_the_middle_value_or_the_mean_of_the_two_middle_ones_per_version_and_overall():
+    medians = oversight.submission_medians({("p", "1.0.0"): [300.5, 100.25, 200.0],
+                                            ("p", "2.0.0"): [1000.0, 50.0], ("q", "1.0.0"): []})
+    assert medians(("p", "1.0.0")) == (3, 200.0)  # sorted first: the middle of three
+    assert medians(("p", "2.0.0")) == (2, 525.0)  # the mean of the two middle values
+    assert medians(("q", "1.0.0")) == (0, None)
+    assert medians(None) == (5, 200.0)  # over every version: 50, 100.25, 200, 300.5, 1000
+    assert oversight.submission_medians({})(None) == (0, None)
+
+
+def test_the_seconds_read_back_for_the_medians_are_the_stored_ones(app):
+    # group_concat writes each value as text: times kept to the millisecond come back exactly.
+    db = connect(app.config["DATABASE"])
+    db.execute("PRAGMA foreign_keys = OFF")  # summary rows alone: what is read back is all this test is about
+    values = [0.001, 59.999, 3599.5, 86399.123, 1234567.891, 7.0]
+    for number, value in enumerate(values):
+        db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
+                   "seconds_to_submit) VALUES (?, 1, 'p', '1.0.0', '2026-01-02', 1, ?)", [f"r{number}", value])
+    db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
+               "seconds_to_submit) VALUES ('practice', 0, 'p', '1.0.0', '2026-01-02', 1, 5.0)")
+    db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
+               "seconds_to_submit) VALUES ('before', 1, 'p', '1.0.0', '2026-01-01', 1, 5.0)")
+    read = oversight_db.submit_seconds(db, "2026-01-02", "2026-01-31", None)
+    db.conn.close()
+    assert sorted(read[("p", "1.0.0")]) == sorted(values)  # not the practice run, not the day before
 
 
 def test_runs_stored_before_the_summaries_are_summarised_at_start(app, api, tmp_path):

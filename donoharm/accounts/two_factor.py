@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pyotp
-import segno
 from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -98,6 +97,8 @@ def grouped(secret: str) -> str:
 
 def qr_data_uri(text: str) -> str:
     """A QR code of `text` as an SVG data: URI (made here: the page loads nothing from elsewhere)."""
+    import segno  # here, not at start: only these pages draw a QR code
+
     return segno.make(text, error="m").svg_data_uri(scale=5, border=4, dark="#0b0c0c", light="#ffffff")
 
 

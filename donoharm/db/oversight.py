@@ -1,12 +1,18 @@
-"""Oversight figures from the day totals and per-run summaries kept with each append (db/summaries.py).
+"""Oversight figures from the day and month totals and per-run summaries kept with each append (db/summaries.py).
 
-Every query takes the same period (UTC start days, inclusive) and optional protocol.
+Every query takes the same period (UTC start days, inclusive) and optional protocol. Totals are read from the
+month totals for the months wholly inside the period and from the day totals for the rest (oversight/periods.py),
+so a year costs about the same however many runs it holds.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlite_utils import Database
+
+from ..oversight.periods import split_period
+from ..runs.summary import MEASURE_DAY_FIELDS, RUN_DAY_FIELDS, STEP_DAY_FIELDS
 
 
 def _period(alias: str, since: str, until: str, protocol: str | None) -> tuple[str, list[Any]]:
@@ -20,70 +26,68 @@ def _period(alias: str, since: str, until: str, protocol: str | None) -> tuple[s
 
 def started_by_version(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
     """Live runs started in the period, counted per protocol version (runs with no events included)."""
-    clause, params = "mode = 'live' AND date(created_at) BETWEEN ? AND ?", [since, until]
-    if protocol:
-        clause, params = "mode = 'live' AND protocol_id = ? AND date(created_at) BETWEEN ? AND ?", [protocol, since,
-                                                                                                     until]
-    rows = db.execute(f"SELECT protocol_id, protocol_version, count(*) AS started FROM runs WHERE {clause} "
-                      "GROUP BY protocol_id, protocol_version", params)
+    clause, params = _days(since, until, protocol)
+    rows = db.execute(f"SELECT protocol_id, protocol_version, sum(started) AS started FROM run_starts WHERE {clause} "
+                      "GROUP BY protocol_id, protocol_version HAVING sum(started) > 0", params)
+    return [dict(r) for r in rows]
+
+
+def _totals(db: Database, table: str, keys: tuple[str, ...], fields: tuple[str, ...], since: str, until: str,
+            protocol: str | None) -> list[dict[str, Any]]:
+    """The sums of `fields` per `keys` over the period, from `{table}_months` and `{table}_days`."""
+    split = split_period(date.fromisoformat(since), date.fromisoformat(until))
+    columns = ", ".join((*keys, *fields))
+    parts: list[str] = []
+    params: list[Any] = []
+    for first, last in split.days:
+        clause, values = _days(first, last, protocol)
+        parts.append(f"SELECT {columns} FROM {table}_days WHERE {clause}")
+        params += values
+    if split.months:
+        clause, values = _days(*split.months, protocol, column="month")
+        parts.append(f"SELECT {columns} FROM {table}_months WHERE {clause}")
+        params += values
+    if not parts:
+        return []
+    sums = ", ".join(f"sum({field}) AS {field}" for field in fields)
+    rows = db.execute(f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(parts)}) "
+                      f"GROUP BY {', '.join(keys)}", params)
     return [dict(r) for r in rows]
 
 
 def outcomes_by_version(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
     """Per protocol version: runs submitted, returned at least once, approved; their deviations, N/As and red
     flags, the submitted runs with a red flag; follow-ups due, done on time and done late."""
-    clause, params = _days(since, until, protocol)
-    rows = db.execute(f"SELECT protocol_id, protocol_version, sum(submitted) AS submitted, sum(returned) AS returned, "
-                      f"sum(approved) AS approved, sum(deviations) AS deviations, sum(na) AS na, "
-                      f"sum(flags) AS flags, sum(flagged_runs) AS flagged_runs, "
-                      f"sum(follow_ups_due) AS follow_ups_due, sum(follow_ups_on_time) AS follow_ups_on_time, "
-                      f"sum(follow_ups_late) AS follow_ups_late FROM run_days "
-                      f"WHERE {clause} GROUP BY protocol_id, protocol_version", params)
-    return [dict(r) for r in rows]
+    return _totals(db, "run", ("protocol_id", "protocol_version"), RUN_DAY_FIELDS, since, until, protocol)
 
 
-def median_to_submit(db: Database, since: str, until: str, protocol: str | None,
-                     version: str | None = None) -> tuple[int, float | None]:
-    """How many runs of the period were submitted, and the median seconds from start to first submission."""
+def submit_seconds(db: Database, since: str, until: str, protocol: str | None) -> dict[tuple[str, str], list[float]]:
+    """Per protocol version, the seconds from start to first submission of the period's submitted live runs.
+
+    One read for every version (the medians are taken in the core): a sorted read per version cost a scan of
+    the period each. SQLite writes each value with 15 significant digits, exact for times kept to the
+    millisecond."""
     clause, params = _period("f", since, until, protocol)
-    if version is not None:
-        clause, params = clause + " AND f.protocol_version = ?", [*params, version]
-    where = f"{clause} AND f.submitted = 1 AND f.seconds_to_submit IS NOT NULL"
-    day_clause, day_params = _days(since, until, protocol)
-    if version is not None:
-        day_clause, day_params = day_clause + " AND protocol_version = ?", [*day_params, version]
-    # Every submitted run has its time to submission, so the day totals give the count without a scan.
-    count = db.execute(f"SELECT coalesce(sum(submitted), 0) FROM run_days WHERE {day_clause}", day_params).fetchone()[0]
-    if not count:
-        return 0, None
-    # The middle one or two values, sorted by SQLite rather than fetched into Python.
-    middle = db.execute(f"SELECT f.seconds_to_submit FROM run_facts f WHERE {where} ORDER BY f.seconds_to_submit "
-                        f"LIMIT ? OFFSET ?", [*params, 2 - count % 2, (count - 1) // 2]).fetchall()
-    return count, sum(r[0] for r in middle) / len(middle)
+    rows = db.execute(f"SELECT f.protocol_id, f.protocol_version, group_concat(f.seconds_to_submit) FROM run_facts f "
+                      f"WHERE {clause} AND f.submitted = 1 AND f.seconds_to_submit IS NOT NULL "
+                      f"GROUP BY f.protocol_id, f.protocol_version", params)
+    return {(r[0], r[1]): [float(value) for value in r[2].split(",")] for r in rows}
 
 
 def step_figures(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
     """Per protocol, version and step, over submitted runs: how often answered, not applicable, deviated, and
     in how many runs the step raised a red flag."""
-    clause, params = _days(since, until, protocol)
-    rows = db.execute(f"SELECT protocol_id, protocol_version, step_id, sum(runs) AS runs, sum(answered) AS answered, "
-                      f"sum(na) AS na, sum(deviated) AS deviated, sum(flagged) AS flagged FROM step_days "
-                      f"WHERE {clause} GROUP BY protocol_id, protocol_version, step_id", params)
-    return [dict(r) for r in rows]
+    return _totals(db, "step", ("protocol_id", "protocol_version", "step_id"), STEP_DAY_FIELDS, since, until,
+                   protocol)
 
 
 def measure_figures(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
     """Per protocol and outcome measure, over submitted runs: the runs that reported it and its total, and over
     the runs that also answered its denominator, those runs and the sums of the measure and the denominator."""
-    clause, params = _days(since, until, protocol)
-    rows = db.execute(f"SELECT protocol_id, measure, sum(runs) AS runs, sum(total) AS total, "
-                      f"sum(paired_runs) AS paired_runs, sum(paired_total) AS paired_total, "
-                      f"sum(paired_of_total) AS paired_of_total FROM measure_days WHERE {clause} "
-                      f"GROUP BY protocol_id, measure", params)
-    return [dict(r) for r in rows]
+    return _totals(db, "measure", ("protocol_id", "measure"), MEASURE_DAY_FIELDS, since, until, protocol)
 
 
-def _days(since: str, until: str, protocol: str | None) -> tuple[str, list[Any]]:
+def _days(since: str, until: str, protocol: str | None, column: str = "start_day") -> tuple[str, list[Any]]:
     if protocol:
-        return "protocol_id = ? AND start_day BETWEEN ? AND ?", [protocol, since, until]
-    return "start_day BETWEEN ? AND ?", [since, until]
+        return f"protocol_id = ? AND {column} BETWEEN ? AND ?", [protocol, since, until]
+    return f"{column} BETWEEN ? AND ?", [since, until]

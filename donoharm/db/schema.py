@@ -30,5 +30,6 @@ for _step in (
     schema_people.organisation_m001_settings,
     schema_operations.transparency_m001_reports,
     schema_summaries.runs_m001_fold_snapshots,
+    schema_summaries.oversight_m001_month_totals_and_starts,
 ):
     migrations()(_step)

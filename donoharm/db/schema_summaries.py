@@ -176,3 +176,92 @@ def runs_m001_fold_snapshots(db):
         BEGIN DELETE FROM run_folds WHERE run_id = OLD.run_id; END;
         """
     )
+
+
+def oversight_m001_month_totals_and_starts(db):
+    # Oversight in time that does not grow with history (issue 14). Beside each day total, the total of its month,
+    # moved by the same append (db/summaries.py): a year of figures reads twelve month rows and the days of the
+    # partial months at its ends. Runs started per day (runs with no events too), counted by triggers as runs are
+    # stored and deleted, so the page never counts the runs table.
+    db.executescript(
+        """
+        CREATE TABLE run_months (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            month TEXT NOT NULL,
+            submitted INTEGER NOT NULL DEFAULT 0,
+            returned INTEGER NOT NULL DEFAULT 0,
+            approved INTEGER NOT NULL DEFAULT 0,
+            deviations INTEGER NOT NULL DEFAULT 0,
+            na INTEGER NOT NULL DEFAULT 0,
+            flags INTEGER NOT NULL DEFAULT 0,
+            flagged_runs INTEGER NOT NULL DEFAULT 0,
+            follow_ups_due INTEGER NOT NULL DEFAULT 0,
+            follow_ups_on_time INTEGER NOT NULL DEFAULT 0,
+            follow_ups_late INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, month, protocol_version)
+        ) WITHOUT ROWID;
+        CREATE TABLE step_months (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            month TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            answered INTEGER NOT NULL DEFAULT 0,
+            na INTEGER NOT NULL DEFAULT 0,
+            deviated INTEGER NOT NULL DEFAULT 0,
+            flagged INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, month, protocol_version, step_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE measure_months (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            month TEXT NOT NULL,
+            measure TEXT NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            total INTEGER NOT NULL DEFAULT 0,
+            paired_runs INTEGER NOT NULL DEFAULT 0,
+            paired_total INTEGER NOT NULL DEFAULT 0,
+            paired_of_total INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, month, protocol_version, measure)
+        ) WITHOUT ROWID;
+        CREATE INDEX run_months_by_month ON run_months (month);
+        CREATE INDEX step_months_by_month ON step_months (month);
+        CREATE INDEX measure_months_by_month ON measure_months (month);
+        INSERT INTO run_months
+            SELECT protocol_id, protocol_version, substr(start_day, 1, 7), sum(submitted), sum(returned),
+                   sum(approved), sum(deviations), sum(na), sum(flags), sum(flagged_runs), sum(follow_ups_due),
+                   sum(follow_ups_on_time), sum(follow_ups_late)
+            FROM run_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7);
+        INSERT INTO step_months
+            SELECT protocol_id, protocol_version, substr(start_day, 1, 7), step_id, sum(runs), sum(answered), sum(na),
+                   sum(deviated), sum(flagged)
+            FROM step_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7), step_id;
+        INSERT INTO measure_months
+            SELECT protocol_id, protocol_version, substr(start_day, 1, 7), measure, sum(runs), sum(total),
+                   sum(paired_runs), sum(paired_total), sum(paired_of_total)
+            FROM measure_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7), measure;
+        CREATE TABLE run_starts (
+            protocol_id TEXT NOT NULL,
+            protocol_version TEXT NOT NULL,
+            start_day TEXT NOT NULL,
+            started INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (protocol_id, start_day, protocol_version)
+        ) WITHOUT ROWID;
+        CREATE INDEX run_starts_by_day ON run_starts (start_day);
+        INSERT INTO run_starts
+            SELECT protocol_id, protocol_version, date(created_at), count(*) FROM runs WHERE mode = 'live'
+            GROUP BY protocol_id, protocol_version, date(created_at);
+        CREATE TRIGGER runs_stored_count_start AFTER INSERT ON runs WHEN NEW.mode = 'live'
+        BEGIN
+            INSERT INTO run_starts (protocol_id, protocol_version, start_day, started)
+            VALUES (NEW.protocol_id, NEW.protocol_version, date(NEW.created_at), 1)
+            ON CONFLICT DO UPDATE SET started = started + 1;
+        END;
+        CREATE TRIGGER runs_deleted_count_start AFTER DELETE ON runs WHEN OLD.mode = 'live'
+        BEGIN
+            UPDATE run_starts SET started = started - 1 WHERE protocol_id = OLD.protocol_id
+                AND protocol_version = OLD.protocol_version AND start_day = date(OLD.created_at);
+        END;
+        """
+    )

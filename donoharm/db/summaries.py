@@ -27,26 +27,38 @@ def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...]) -
             f"ON CONFLICT DO UPDATE SET {', '.join(f'{f} = {f} + excluded.{f}' for f in fields)}")
 
 
-_RUN_DAYS = _upsert_adding("run_days", ("protocol_id", "protocol_version", "start_day"), RUN_DAY_FIELDS)
-_STEP_DAYS = _upsert_adding("step_days", ("protocol_id", "protocol_version", "start_day", "step_id"), STEP_DAY_FIELDS)
-_MEASURE_DAYS = _upsert_adding("measure_days", ("protocol_id", "protocol_version", "start_day", "measure"),
-                               MEASURE_DAY_FIELDS)
+def _upserts(table: str, name: str | None, fields: tuple[str, ...]) -> tuple[str, str]:
+    """The day total's upsert and its month total's (the same figures, keyed by 'YYYY-MM')."""
+    named = (name,) if name else ()
+    return (_upsert_adding(f"{table}_days", ("protocol_id", "protocol_version", "start_day", *named), fields),
+            _upsert_adding(f"{table}_months", ("protocol_id", "protocol_version", "month", *named), fields))
+
+
+_RUN_TOTALS = _upserts("run", None, RUN_DAY_FIELDS)
+_STEP_TOTALS = _upserts("step", "step_id", STEP_DAY_FIELDS)
+_MEASURE_TOTALS = _upserts("measure", "measure", MEASURE_DAY_FIELDS)
 
 
 def _add_day_totals(db: Database, key: list[Any], old: RunSummary | None, new: RunSummary) -> None:
+    """Move the run's day totals, and their month's, by the difference between its new and old contribution."""
+    month_key = [key[0], key[1], key[2][:7]]
     old_run, old_steps, old_measures = contribution(old)
     new_run, new_steps, new_measures = contribution(new)
     delta = difference(new_run, old_run)
     if any(delta.values()):
-        db.execute(_RUN_DAYS, [*key, *(delta.get(f, 0) for f in RUN_DAY_FIELDS)])
-    for sql, fields, old_rows, new_rows in ((_STEP_DAYS, STEP_DAY_FIELDS, old_steps, new_steps),
-                                            (_MEASURE_DAYS, MEASURE_DAY_FIELDS, old_measures, new_measures)):
+        values = [delta.get(f, 0) for f in RUN_DAY_FIELDS]
+        db.execute(_RUN_TOTALS[0], [*key, *values])
+        db.execute(_RUN_TOTALS[1], [*month_key, *values])
+    for (by_day, by_month), fields, old_rows, new_rows in (
+            (_STEP_TOTALS, STEP_DAY_FIELDS, old_steps, new_steps),
+            (_MEASURE_TOTALS, MEASURE_DAY_FIELDS, old_measures, new_measures)):
         rows = []
         for name in set(new_rows) | set(old_rows):
             d = difference(new_rows.get(name, {}), old_rows.get(name, {}))
             if any(d.values()):
-                rows.append([*key, name, *(d.get(f, 0) for f in fields)])
-        db.conn.executemany(sql, rows)
+                rows.append([name, *(d.get(f, 0) for f in fields)])
+        db.conn.executemany(by_day, [[*key, *row] for row in rows])
+        db.conn.executemany(by_month, [[*month_key, *row] for row in rows])
 
 
 def write_summary(db: Database, run: dict[str, Any], state: RunState) -> None:
@@ -97,7 +109,7 @@ def run_measures_of(db: Database, run_id: str) -> dict[str, tuple[int, int | Non
 
 
 def rebuild_day_totals(db: Database) -> None:
-    """Recompute the oversight day totals from the per-run summaries."""
+    """Recompute the oversight day totals, and their months', from the per-run summaries."""
     db.executescript(
         """
         DELETE FROM run_days;
@@ -123,6 +135,24 @@ def rebuild_day_totals(db: Database) -> None:
                coalesce(sum(m.of_value), 0)
         FROM run_facts f JOIN run_measures m ON m.run_id = f.run_id WHERE f.live = 1 AND f.submitted = 1
         GROUP BY f.protocol_id, f.protocol_version, f.start_day, m.measure;
+        DELETE FROM run_months;
+        DELETE FROM step_months;
+        DELETE FROM measure_months;
+        INSERT INTO run_months (protocol_id, protocol_version, month, submitted, returned, approved, deviations, na,
+                                flags, flagged_runs, follow_ups_due, follow_ups_on_time, follow_ups_late)
+        SELECT protocol_id, protocol_version, substr(start_day, 1, 7), sum(submitted), sum(returned), sum(approved),
+               sum(deviations), sum(na), sum(flags), sum(flagged_runs), sum(follow_ups_due), sum(follow_ups_on_time),
+               sum(follow_ups_late)
+        FROM run_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7);
+        INSERT INTO step_months (protocol_id, protocol_version, month, step_id, runs, answered, na, deviated, flagged)
+        SELECT protocol_id, protocol_version, substr(start_day, 1, 7), step_id, sum(runs), sum(answered), sum(na),
+               sum(deviated), sum(flagged)
+        FROM step_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7), step_id;
+        INSERT INTO measure_months (protocol_id, protocol_version, month, measure, runs, total, paired_runs,
+                                    paired_total, paired_of_total)
+        SELECT protocol_id, protocol_version, substr(start_day, 1, 7), measure, sum(runs), sum(total),
+               sum(paired_runs), sum(paired_total), sum(paired_of_total)
+        FROM measure_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7), measure;
         """
     )
 

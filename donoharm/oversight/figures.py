@@ -63,12 +63,33 @@ def _versions(started: Iterable[dict], outcomes: Iterable[dict], medians: Callab
     return ordered
 
 
+def _median(ordered: list[float]) -> float | None:
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def submission_medians(seconds: dict[tuple[str, str], list[float]]) -> Callable[[tuple[str, str] | None], tuple]:
+    """`medians` for build_figures from each version's seconds to submission: (runs, median seconds) for a
+    version, or over every version given when the key is None."""
+    by_version = {key: sorted(values) for key, values in seconds.items()}
+    everything = sorted(value for values in by_version.values() for value in values)
+
+    def medians(key: tuple[str, str] | None) -> tuple[int, float | None]:
+        values = everything if key is None else by_version.get(key, [])
+        return len(values), _median(values)
+    return medians
+
+
 def _steps(step_rows: Iterable[dict], step_text: Callable[[str, str], str]) -> list[dict[str, Any]]:
     steps: dict[tuple[str, str], dict[str, Any]] = {}
     for row in step_rows:  # step ids are stable across versions, so a step's figures add up over them
-        entry = steps.setdefault((row["protocol_id"], row["step_id"]), {
-            "protocol_id": row["protocol_id"], "step_id": row["step_id"],
-            "text": step_text(row["protocol_id"], row["step_id"]), **dict.fromkeys(STEP_FIGURES, 0)})
+        key = (row["protocol_id"], row["step_id"])
+        entry = steps.get(key)
+        if entry is None:  # the text once per step, not once per version's row
+            entry = steps[key] = {"protocol_id": key[0], "step_id": key[1], "text": step_text(*key),
+                                  **dict.fromkeys(STEP_FIGURES, 0)}
         for key in STEP_FIGURES:
             entry[key] += row.get(key) or 0
     for entry in steps.values():

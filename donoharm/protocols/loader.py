@@ -5,11 +5,11 @@ protocols/checks.py; this module checks the schema, words its errors for a train
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 
 from .checks import _semantic_problems
@@ -28,6 +28,9 @@ from .yaml_lines import (  # noqa: F401  (importable from the loader, as before)
     parse_yaml,
 )
 
+if TYPE_CHECKING:
+    import jsonschema
+
 MAX_BYTES = 256 * 1024
 
 
@@ -37,17 +40,24 @@ def _schema() -> dict[str, Any]:
 
 
 SCHEMA = _schema()
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 # The compiled validator answers "valid or not" about 20 times faster; only an invalid document pays for the
-# pure-Python one, whose errors carry the paths that `_describe` turns into lines and plain words.
+# pure-Python one, whose errors carry the paths that `_describe` turns into lines and plain words (imported
+# then, not at start: a valid library never needs it).
 _FAST_VALIDATOR = jsonschema_rs.Draft202012Validator(SCHEMA)
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(SCHEMA)
 
 
 def schema_errors(data: Any) -> list[jsonschema.ValidationError]:
     """Every way `data` breaks the schema (none for a valid protocol, found quickly)."""
     if _FAST_VALIDATOR.is_valid(data):
         return []
-    return list(_VALIDATOR.iter_errors(data))
+    return list(_validator().iter_errors(data))
 
 
 # How the signal mappings look, for a message when something else stands in their place.

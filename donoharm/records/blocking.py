@@ -1,9 +1,7 @@
 """Call pyHanko's synchronous API safely from any thread."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -15,6 +13,9 @@ def outside_event_loop(function: Callable[..., T], *args, **kwargs) -> T:
     asyncio.run refuses to start in a thread whose loop is already running — an async server, or
     Playwright's sync API in the test process — so there the call goes to a short-lived thread.
     """
+    import asyncio  # here, not at start: only signing and verifying need it
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -5,7 +5,6 @@ one for an earlier time, so it cannot back-date a record signature or a checkpoi
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC
 from pathlib import Path
@@ -72,6 +71,8 @@ def authority_error(error: BaseException, url: str) -> TimestampError:
 
 # What a failing authority raises through pyHanko: its own error, aiohttp's, a timeout, a refused connection.
 def failures() -> tuple[type[BaseException], ...]:
+    import asyncio
+
     import aiohttp
     from pyhanko.sign.timestamps import TimestampRequestError
     from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
@@ -87,6 +88,8 @@ def timestamp_token(data: bytes, app: Flask | None = None) -> bytes | None:
     stamper = timestamper(app)
     if stamper is None:
         return None
+    import asyncio
+
     app = app or current_app._get_current_object()
     digest = hashlib.sha256(data).digest()
     try:
@@ -123,6 +126,8 @@ def check_timestamp_token(token: bytes, data: bytes, app: Flask | None = None) -
         digest = hashes.Hash(get_pyca_cryptography_hash(algorithm))
         digest.update(data)
         return digest.finalize()
+
+    import asyncio
 
     context = ValidationContext(trust_roots=roots, moment=gen_time, allow_fetching=False)
     try:

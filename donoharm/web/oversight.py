@@ -3,6 +3,7 @@ steps, as a page, a chart and CSV."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import get_locale
@@ -39,13 +40,16 @@ def period_filters(args) -> tuple[date, date, str, dict[str, str]]:
     return values["since"], values["until"], protocol, problems
 
 
-def step_text(protocol_id: str, step_id: str) -> str:
+def step_text(protocol_id: str, step_id: str, translated: dict | None = None) -> str:
     """A step's text in the newest version that has it (step ids are stable across versions), in the reader's
-    language when the protocol has it."""
+    language when the protocol has it. `translated` keeps the versions already put in that language."""
+    translated = {} if translated is None else translated
     for protocol in reversed(get_registry().versions(protocol_id)):
-        step = protocol.step(step_id)
-        if step is not None:
-            return protocol.in_language(str(get_locale())).step(step_id).text
+        if protocol.step(step_id) is not None:
+            key = (protocol.id, protocol.version)
+            if key not in translated:
+                translated[key] = protocol.in_language(str(get_locale()))
+            return translated[key].step(step_id).text
     return step_id
 
 
@@ -93,10 +97,9 @@ def figures_for(since: date, until: date, protocol: str) -> oversight.Figures:
     return oversight.build_figures(
         oversight_db.started_by_version(db, first, last, protocol or None),
         oversight_db.outcomes_by_version(db, first, last, protocol or None),
-        lambda key: oversight_db.median_to_submit(db, first, last, key[0] if key else protocol or None,
-                                               key[1] if key else None),
+        oversight.submission_medians(oversight_db.submit_seconds(db, first, last, protocol or None)),
         oversight_db.step_figures(db, first, last, protocol or None),
-        step_text, current_app.config["OVERSIGHT_MIN_COUNT"],
+        partial(step_text, translated={}), current_app.config["OVERSIGHT_MIN_COUNT"],
         oversight_db.measure_figures(db, first, last, protocol or None), measure_info)
 
 

@@ -14,7 +14,6 @@ import os
 import uuid
 from pathlib import Path
 
-import segno
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -76,6 +75,8 @@ def qr(protocol_id: str, version: str):
     """The QR code of the version's link, as SVG made on the server."""
     protocol = version_or_404(protocol_id, version)
     out = io.BytesIO()
+    import segno  # here, not at start: only these pages draw a QR code
+
     segno.make(share_url(protocol), error="m").save(out, kind="svg", scale=8, border=4, xmldecl=True,
                                                    title=f"{protocol.id} {protocol.version}")
     return Response(out.getvalue(), mimetype="image/svg+xml")
