@@ -77,11 +77,11 @@ def appends_at_depth(total: int = 5000, batch: int = 50, numbered: bool = True) 
     """Milliseconds per batch of `batch` notes through the one append path (run_service.append_events, no
     HTTP), at the start of a run and once it holds `total` events; and the floor: the same rows inserted into
     SQLite in one transaction per batch, with the app's connection settings (durable commits)."""
-    from donoharm.services import run_service
     from donoharm.db import runs as runs_db
     from donoharm.db import transaction
-    from donoharm.services.library import get_registry
     from donoharm.runs import Actor
+    from donoharm.services import run_service
+    from donoharm.services.library import get_registry
 
     actor = Actor("bench", "accompanier")
     with tempfile.TemporaryDirectory() as folder:

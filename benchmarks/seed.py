@@ -14,8 +14,8 @@ from pathlib import Path
 from donoharm import create_app
 from donoharm.accounts.auth import hash_password
 from donoharm.db import bulk, connect, transaction
-from donoharm.services.library import get_registry
 from donoharm.runs import fold, genesis_hash, seal
+from donoharm.services.library import get_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-out"
@@ -139,7 +139,8 @@ def build(runs: int, per_run: int, out: Path) -> None:
 
 
 def refresh(out: Path) -> None:
-    """Bring a cached database up to date: migrations, totals derived from the summary rows, planner statistics."""
+    """Bring a cached database up to date: migrations, totals derived from the summary rows, and no planner
+    statistics (as on a server)."""
     app = create_app({"INSTANCE": out, "SECRET_KEY": "bench", "PREPARE": True})  # migrations added since the build
     db = connect(app.config["DATABASE"])
     try:
@@ -150,7 +151,7 @@ def refresh(out: Path) -> None:
         if review is not None and hasattr(review, "rebuild_day_totals"):
             with transaction(db):
                 review.rebuild_day_totals(db)
-        bulk.analyze(db)
+        bulk.forget_planner_statistics(db)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
 

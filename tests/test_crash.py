@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.error
 import uuid
 from datetime import UTC, datetime
@@ -33,7 +34,16 @@ def test_sigkill_while_streaming_keeps_every_acknowledged_event(tmp_path):
     assert status == 201
 
     acknowledged: list[str] = []
-    killer = threading.Timer(1.5, server.kill)  # SIGKILL: no shutdown handlers run
+    streaming = threading.Event()
+
+    def kill_mid_stream() -> None:
+        # Once the stream is well under way (however slow a loaded machine makes it), and while batches are in
+        # flight: SIGKILL, so no shutdown handler runs.
+        if streaming.wait(timeout=60):
+            time.sleep(0.2)
+        server.kill()
+
+    killer = threading.Thread(target=kill_mid_stream, daemon=True)
     killer.start()
     i = 0
     try:
@@ -46,8 +56,11 @@ def test_sigkill_while_streaming_keeps_every_acknowledged_event(tmp_path):
                 break
             assert status == 200, body
             acknowledged.extend(body["accepted"])
+            if len(acknowledged) > 25:
+                streaming.set()
     finally:
-        killer.cancel()
+        streaming.set()
+        killer.join(timeout=5)
         server.kill()
         server.wait()
     assert len(acknowledged) > 20, "the client streamed for a while before the kill"

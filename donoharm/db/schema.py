@@ -31,5 +31,6 @@ for _step in (
     schema_operations.transparency_m001_reports,
     schema_summaries.runs_m001_fold_snapshots,
     schema_summaries.oversight_m001_month_totals_and_starts,
+    schema_summaries.review_m005_runs_by_creator_and_mode,
 ):
     migrations()(_step)

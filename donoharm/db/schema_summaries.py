@@ -265,3 +265,9 @@ def oversight_m001_month_totals_and_starts(db):
         END;
         """
     )
+
+
+def review_m005_runs_by_creator_and_mode(db):
+    # The review page's list of accompaniers (users with a live run): answered from this index alone, it no longer
+    # reads each person's runs (issue 14: /review at 100,000 runs).
+    db.executescript("CREATE INDEX runs_by_creator_mode ON runs (created_by, mode);")
