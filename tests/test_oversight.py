@@ -191,23 +191,6 @@ def test_medians_take_the_middle_value_or_the_mean_of_the_two_middle_ones_per_ve
     assert oversight.submission_medians({})(None) == (0, None)
 
 
-def test_the_seconds_read_back_for_the_medians_are_the_stored_ones(app):
-    # group_concat writes each value as text: times kept to the millisecond come back exactly.
-    db = connect(app.config["DATABASE"])
-    db.execute("PRAGMA foreign_keys = OFF")  # summary rows alone: what is read back is all this test is about
-    values = [0.001, 59.999, 3599.5, 86399.123, 1234567.891, 7.0]
-    for number, value in enumerate(values):
-        db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
-                   "seconds_to_submit) VALUES (?, 1, 'p', '1.0.0', '2026-01-02', 1, ?)", [f"r{number}", value])
-    db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
-               "seconds_to_submit) VALUES ('practice', 0, 'p', '1.0.0', '2026-01-02', 1, 5.0)")
-    db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
-               "seconds_to_submit) VALUES ('before', 1, 'p', '1.0.0', '2026-01-01', 1, 5.0)")
-    read = oversight_db.submit_seconds(db, "2026-01-02", "2026-01-31", None)
-    db.conn.close()
-    assert sorted(read[("p", "1.0.0")]) == sorted(values)  # not the practice run, not the day before
-
-
 def test_runs_stored_before_the_summaries_are_summarised_at_start(app, api, tmp_path):
     acc = api("acc")
     run_id = acc.start_run()

@@ -113,3 +113,61 @@ def test_runs_started_are_counted_as_they_are_stored_and_deleted(app, api):
         db.execute("DELETE FROM runs WHERE id = ?", [run_id])
     assert oversight_db.started_by_version(db, today, today, None) == []  # no version row of zeros
     db.conn.close()
+
+
+def test_the_times_behind_the_medians_are_the_stored_ones_for_any_period(app):
+    """Each day's and month's times to submission, kept by the append's writer: for any period, the values read
+    are exactly those of the live runs submitted in it, as first submitted (a later change moves them)."""
+    db = connect(app.config["DATABASE"])
+    rng = random.Random(22)
+    expected: dict[tuple[str, str, str], list[float]] = {}  # (protocol, version, day) -> times
+    for number in range(150):
+        version = rng.choice(VERSIONS)
+        day = (FIRST_DAY + timedelta(days=rng.randint(0, 450))).isoformat()
+        key = [version[0], version[1], day]
+        seconds = round(rng.uniform(0, 400_000), 3)  # kept to the millisecond, like the app's times
+        open_run = synthetic_summary(rng, version, date.fromisoformat(day), submitted=False)
+        submitted = synthetic_summary(rng, version, date.fromisoformat(day), submitted=True)
+        submitted.facts["seconds_to_submit"] = seconds
+        practice = number % 5 == 0
+        if practice:  # practice runs count for nothing
+            open_run.facts["live"] = submitted.facts["live"] = 0
+        summaries_db._add_day_totals(db, key, None, open_run)  # not yet submitted: no time
+        summaries_db._add_day_totals(db, key, open_run, submitted)
+        if practice:
+            continue
+        if number % 11 == 0:  # a later summary with another time moves the run's time
+            moved = synthetic_summary(rng, version, date.fromisoformat(day), submitted=True)
+            moved.facts["seconds_to_submit"] = seconds = seconds + 1.5
+            summaries_db._add_day_totals(db, key, submitted, moved)
+            submitted = moved
+        if number % 7 == 0:  # the same time twice in a day: both count
+            summaries_db._add_day_totals(db, key, None, submitted)
+            expected.setdefault((*version, day), []).append(seconds)
+        expected.setdefault((*version, day), []).append(seconds)
+    for since, until in [(date(2025, 11, 1), date(2026, 10, 31)), (date(2025, 10, 1), date(2027, 1, 31))] + [
+            (start, start + timedelta(days=rng.randint(0, 420)))
+            for start in (FIRST_DAY + timedelta(days=rng.randint(-5, 440)) for _ in range(30))]:
+        for protocol in (None, "proto-b"):
+            read = oversight_db.submit_seconds(db, since.isoformat(), until.isoformat(), protocol)
+            wanted: dict[tuple[str, str], list[float]] = {}
+            for (protocol_id, version, day), times in expected.items():
+                if since.isoformat() <= day <= until.isoformat() and protocol in (None, protocol_id):
+                    wanted.setdefault((protocol_id, version), []).extend(times)
+            assert {k: sorted(v) for k, v in read.items()} == {k: sorted(v) for k, v in wanted.items()}
+    db.conn.close()
+
+
+def test_the_times_behind_the_medians_are_rebuilt_from_the_runs(app, api):
+    acc = api("acc")
+    acc.start_run(label="OP-TEST-101")  # never submitted: no time
+    db = connect(app.config["DATABASE"])
+    db.execute("PRAGMA foreign_keys = OFF")  # summary rows alone, as a database summarised long ago has them
+    for number, (seconds, live) in enumerate([(3600.5, 1), (7200.25, 1), (60.0, 0)]):
+        db.execute("INSERT INTO run_facts (run_id, live, protocol_id, protocol_version, start_day, submitted, "
+                   "seconds_to_submit) VALUES (?, ?, 'p', '1.0.0', '2026-03-04', 1, ?)", [f"r{number}", live, seconds])
+    summaries_db.rebuild_day_totals(db)
+    read = oversight_db.submit_seconds(db, "2026-03-01", "2026-03-31", None)  # one whole month
+    days = oversight_db.submit_seconds(db, "2026-03-04", "2026-03-04", None)  # one day
+    db.conn.close()
+    assert read == days == {("p", "1.0.0"): [3600.5, 7200.25]}

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from ..oversight.periods import split_period
 from ..runs.summary import MEASURE_DAY_FIELDS, RUN_DAY_FIELDS, STEP_DAY_FIELDS
+from . import submit_times
 
 
 def _period(alias: str, since: str, until: str, protocol: str | None) -> tuple[str, list[Any]]:
@@ -62,16 +63,17 @@ def outcomes_by_version(db: Database, since: str, until: str, protocol: str | No
 
 
 def submit_seconds(db: Database, since: str, until: str, protocol: str | None) -> dict[tuple[str, str], list[float]]:
-    """Per protocol version, the seconds from start to first submission of the period's submitted live runs.
-
-    One read for every version (the medians are taken in the core): a sorted read per version cost a scan of
-    the period each. SQLite writes each value with 15 significant digits, exact for times kept to the
-    millisecond."""
-    clause, params = _period("f", since, until, protocol)
-    rows = db.execute(f"SELECT f.protocol_id, f.protocol_version, group_concat(f.seconds_to_submit) FROM run_facts f "
-                      f"WHERE {clause} AND f.submitted = 1 AND f.seconds_to_submit IS NOT NULL "
-                      f"GROUP BY f.protocol_id, f.protocol_version", params)
-    return {(r[0], r[1]): [float(value) for value in r[2].split(",")] for r in rows}
+    """Per protocol version, the seconds from start to first submission of the period's submitted live runs
+    (the medians are taken in the core), from the months wholly inside the period and the days at its ends."""
+    split = split_period(date.fromisoformat(since), date.fromisoformat(until))
+    found: dict[tuple[str, str], list[float]] = {}
+    reads = [("submit_days", first, last) for first, last in split.days]
+    if split.months:
+        reads.append(("submit_months", *split.months))
+    for table, first, last in reads:
+        for protocol_id, version, values in submit_times.read(db, table, first, last, protocol):
+            found.setdefault((protocol_id, version), []).extend(values)
+    return found
 
 
 def step_figures(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:

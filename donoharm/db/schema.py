@@ -1,11 +1,12 @@
 """Schema migrations, applied in order on start and by `flask db migrate`.
 
-The migrations live by area in sibling modules (schema_initial, schema_summaries, schema_people, schema_records,
-schema_operations); this module registers them in the one global order they were written in. A database records
-each applied migration by its function name, so names and order never change: a new migration goes at the end."""
+The migrations live by area in sibling modules (schema_initial, schema_summaries, schema_oversight,
+schema_people, schema_records, schema_operations); this module registers them in the one global order they were
+written in. A database records each applied migration by its function name, so names and order never change: a
+new migration goes at the end."""
 from sqlite_utils.migrations import Migrations
 
-from . import schema_initial, schema_operations, schema_people, schema_records, schema_summaries
+from . import schema_initial, schema_operations, schema_oversight, schema_people, schema_records, schema_summaries
 
 migrations = Migrations("donoharm")
 
@@ -30,7 +31,8 @@ for _step in (
     schema_people.organisation_m001_settings,
     schema_operations.transparency_m001_reports,
     schema_summaries.runs_m001_fold_snapshots,
-    schema_summaries.oversight_m001_month_totals_and_starts,
-    schema_summaries.review_m005_runs_by_creator_and_mode,
+    schema_oversight.oversight_m001_month_totals_and_starts,
+    schema_oversight.review_m005_runs_by_creator_and_mode,
+    schema_oversight.oversight_m002_submit_times,
 ):
     migrations()(_step)

@@ -17,8 +17,10 @@ from ..runs.summary import (
     RunSummary,
     contribution,
     difference,
+    submit_time,
     summarise,
 )
+from . import submit_times
 
 
 def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...]) -> str:
@@ -59,6 +61,7 @@ def _add_day_totals(db: Database, key: list[Any], old: RunSummary | None, new: R
                 rows.append([name, *(d.get(f, 0) for f in fields)])
         db.conn.executemany(by_day, [[*key, *row] for row in rows])
         db.conn.executemany(by_month, [[*month_key, *row] for row in rows])
+    submit_times.move(db, (key[0], key[1]), key[2], submit_time(old), submit_time(new))
 
 
 def write_summary(db: Database, run: dict[str, Any], state: RunState) -> None:
@@ -155,6 +158,7 @@ def rebuild_day_totals(db: Database) -> None:
         FROM measure_days GROUP BY protocol_id, protocol_version, substr(start_day, 1, 7), measure;
         """
     )
+    submit_times.rebuild(db)
 
 
 def pending_runs(db: Database) -> list[str]:

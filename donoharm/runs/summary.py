@@ -91,5 +91,12 @@ def contribution(summary: RunSummary | None) -> tuple[dict[str, int], dict[str, 
     return run, steps, measures
 
 
+def submit_time(summary: RunSummary | None) -> float | None:
+    """The run's seconds from start to first submission as the medians count them: live, submitted runs only."""
+    if summary is None or not summary.facts["live"] or not summary.facts["submitted"]:
+        return None
+    return summary.facts.get("seconds_to_submit")
+
+
 def difference(new: dict[str, int], old: dict[str, int]) -> dict[str, int]:
     return {key: new.get(key, 0) - old.get(key, 0) for key in set(new) | set(old)}
