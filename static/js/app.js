@@ -2,7 +2,7 @@
 import { onSynced, sendAll } from "./sync.js";
 import { init as lockScreen } from "./lock.js";
 import { finishSignOut } from "./signout.js";
-import { sealPage } from "./vault.js";
+import { currentKey, sealPage } from "./vault.js";
 
 const PRECACHE_EVERY_MS = 60 * 60 * 1000;
 const SEND_EVERY_MS = 20 * 1000;
@@ -59,6 +59,9 @@ async function precachePrivatePages() {
   // are not the new person's to open offline.
   if (last.user && last.user !== user) await caches.delete("dnh-pages");
   const cache = await caches.open("dnh-pages");
+  // Fetched once the app is unlocked (the PIN chosen or typed): each page is sealed with the key as it arrives,
+  // and an answer waiting for the key would hold its connection open until then.
+  await currentKey();
   await Promise.all(pages.map(async (url) => {
     const page = await fetch(url, BACKGROUND);
     if (page.status === 200) await cache.put(url, await sealPage(page));  // sealed with the vault's key
