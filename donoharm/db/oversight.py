@@ -16,15 +16,6 @@ from ..runs.summary import MEASURE_DAY_FIELDS, RUN_DAY_FIELDS, STEP_DAY_FIELDS
 from . import submit_times
 
 
-def _period(alias: str, since: str, until: str, protocol: str | None) -> tuple[str, list[Any]]:
-    clause = f"{alias}.live = 1 AND {alias}.start_day BETWEEN ? AND ?"
-    params: list[Any] = [since, until]
-    if protocol:
-        clause = f"{alias}.live = 1 AND {alias}.protocol_id = ? AND {alias}.start_day BETWEEN ? AND ?"
-        params = [protocol, since, until]
-    return clause, params
-
-
 def started_by_version(db: Database, since: str, until: str, protocol: str | None) -> list[dict[str, Any]]:
     """Live runs started in the period, counted per protocol version (runs with no events included)."""
     clause, params = _days(since, until, protocol)

@@ -46,12 +46,13 @@ def add_security_headers(response):
 
 # What the browser, the service worker and the page's script fetch on their own, often during sign-in.
 # None of them changes the session; the API is not here (GET /api/v1/session may store a new CSRF token).
-BACKGROUND_ENDPOINTS = frozenset({"static", "pwa.service_worker", "pwa.manifest", "pwa.offline", "pwa.precache"})
+BACKGROUND_ENDPOINTS = frozenset({"static", "pwa.service_worker", "pwa.manifest", "pwa.precache"})
 # Sent by static/js/app.js on the signed-in pages it saves for offline use.
 BACKGROUND_HEADER = "X-Background-Fetch"
 
 
-# The service worker's app shell: pages it saves in its plain cache when it installs (pwa.SHELL_PAGES).
+# The service worker's app shell: pages it saves in its plain cache when it installs (pwa.SHELL_PAGES); they are
+# background requests too.
 SHELL_ENDPOINTS = frozenset({"pwa.offline", "pwa.unlock", "pwa.hidden"})
 
 
