@@ -83,8 +83,9 @@ def write_summary(db: Database, run: dict[str, Any], state: RunState) -> None:
                         [(run["id"], name, value, of) for name, (value, of) in new.measures.items()
                          if old_measures.get(name) != (value, of)])
     facts = new.facts
-    db.execute(f"INSERT OR REPLACE INTO run_facts ({', '.join(facts)}) VALUES ({', '.join('?' * len(facts))})",
-               list(facts.values()))
+    if old is None or old.facts != facts:  # most appends (notes, answers) leave the facts as they were
+        db.execute(f"INSERT OR REPLACE INTO run_facts ({', '.join(facts)}) VALUES ({', '.join('?' * len(facts))})",
+                   list(facts.values()))
     _add_day_totals(db, [facts["protocol_id"], facts["protocol_version"], facts["start_day"]], old, new)
 
 

@@ -44,9 +44,11 @@ def text_commitment(salt: str, event: dict[str, Any]) -> str:
 
 def commit_texts(event: dict[str, Any], value_is_text: bool) -> dict[str, Any]:
     """The event with a fresh salt and the commitment to its texts (every event sealed from now on)."""
-    committed = {**event, "value_is_text": bool(value_is_text), "text_confirmed": bool(event.get("text_confirmed"))}
     salt = secrets.token_hex(16)
-    return {**committed, "text_salt": salt, "text_commitment": text_commitment(salt, committed)}
+    committed = {**event, "value_is_text": bool(value_is_text), "text_confirmed": bool(event.get("text_confirmed")),
+                 "text_salt": salt}
+    committed["text_commitment"] = text_commitment(salt, committed)
+    return committed
 
 
 def hashed_body(event: dict[str, Any]) -> dict[str, Any]:
