@@ -166,14 +166,17 @@ def run() -> list[tuple[str, str]]:
     single = statistics.median(_events_per_second(1, 200) for _ in range(REPEATS))
     start = statistics.median(_start_time() for _ in range(REPEATS))
     command, floor = command_start()
-    depth = appends_at_depth()
+    depth = appends_at_depth(numbered=False)
+    guarded = appends_at_depth(numbered=True)
     return [
-        ("append a batch of 50 (run_service, no HTTP): first batches of a run", f"{depth['first_ms']:.2f} ms"),
+        ("append a batch of 50 notes (run_service, no HTTP): first batches", f"{depth['first_ms']:.2f} ms"),
         ("  the same at 5,000 events (target: flat, within 3x of the floor)",
          f"{depth['last_ms']:.2f} ms ({depth['last_ms'] / depth['first_ms']:.2f}x the first; "
          f"{depth['events_per_s']:,.0f} events/s)"),
         ("  floor: the same 50 rows inserted into SQLite, one transaction",
          f"{depth['floor_ms']:.2f} ms (append at 5,000 events: {depth['last_ms'] / depth['floor_ms']:.1f}x)"),
+        ("  notes holding a number (the personal-data guard reads each)",
+         f"{guarded['last_ms']:.2f} ms at 5,000 events ({guarded['events_per_s']:,.0f} events/s)"),
         ("events ingested, batches of 50 (API, one run of 1,000 events)", f"{batched:,.0f} events/s"),
         ("events ingested, one per request (API, 200 events)", f"{single:,.0f} events/s"),
         ("create_app() start time (a prepared instance: wiring only)", f"{start * 1000:,.0f} ms"),
