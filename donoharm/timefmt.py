@@ -23,8 +23,14 @@ def now_z(timespec: str = "seconds") -> str:
 
 def parse(text: str) -> datetime:
     """A stored or sent ISO time (ending in Z or with an offset; one without is taken as UTC); ValueError if not."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = parse_as_written(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_as_written(text: str) -> datetime:
+    """An ISO time exactly as written: with its own offset, or without a zone when it names none (a record shows
+    such a time as it is rather than guess its zone; a receipt's time without one is refused); ValueError if not."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def clock(iso: str | None, in_utc: bool = False) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from .. import timefmt
+
 
 def token_hash(token: str) -> str:
     """What is stored of a one-time token: its SHA-256 (the tokens are random, 192 bits or more)."""
@@ -27,7 +29,7 @@ def account_time(value: str | datetime | None) -> str:
     if not value:
         return ""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = value if isinstance(value, datetime) else timefmt.parse(str(value))
     except ValueError:
         return str(value)
     return f"{format_datetime(moment.astimezone(UTC), 'medium', rebase=False)} UTC"

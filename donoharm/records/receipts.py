@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -24,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from ..protocols import canonical_json
 from ..runs.chain import event_hash, genesis_hash, text_problem
+from ..timefmt import parse_as_written
 from .detached import issued_by_root, signature_matches
 
 FORMAT = "donoharm-receipt/1"
@@ -130,7 +130,7 @@ def _certificate(text: str) -> x509.Certificate | None:
 
 def _valid_at(leaf: x509.Certificate, when: str) -> bool:
     try:
-        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        moment = parse_as_written(when)
     except ValueError:
         return False
     if moment.tzinfo is None:

@@ -14,6 +14,7 @@ from ..protocols import Protocol
 from ..runs import RunState
 from ..runs.drawn_signature import clean_drawn_signature
 from ..services.organisation import in_zone, organisation_name, paper_size, time_zone
+from ..timefmt import parse, parse_as_written
 from .profiles import Disclosure
 
 ATTACHMENT_NAME = "audit-record.json"
@@ -50,7 +51,7 @@ def device_when(iso: str | None) -> str:
     if not iso:
         return ""
     try:
-        return _readable(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+        return _readable(parse_as_written(iso))
     except ValueError:
         return iso
 
@@ -60,7 +61,7 @@ when = device_when  # the name this had when every time was shown as recorded
 
 def _moment(iso: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        return parse_as_written(iso)
     except ValueError:
         return None
 
@@ -86,7 +87,7 @@ def local_when(iso: str | None, zone: str) -> str:
 
 def zone_offset(zone: str, at: str) -> str:
     """The zone's offset from UTC at a moment, as 'UTC+07:00' (the record names it beside the zone)."""
-    offset = in_zone(datetime.fromisoformat(at.replace("Z", "+00:00")), zone).strftime("%z")
+    offset = in_zone(parse(at), zone).strftime("%z")
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
@@ -115,9 +116,9 @@ def notes_by_step(state: RunState, protocol: Protocol) -> dict[str | None, list[
 
 def follow_ups_at(state: RunState, issued_at: str) -> list[dict]:
     """The run's follow-ups as the record shows them: each also says whether it was overdue when issued."""
-    issued = datetime.fromisoformat(issued_at.replace("Z", "+00:00"))
+    issued = parse(issued_at)
     return [{**f, "overdue": bool(f["open"] and f["due_at"]
-                                  and datetime.fromisoformat(f["due_at"].replace("Z", "+00:00")) < issued)}
+                                  and parse(f["due_at"]) < issued)}
             for f in state.follow_ups()]
 
 

@@ -7,11 +7,12 @@ hash does not cover it, and runs started before operations existed keep verifyin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlite_utils import Database
 
+from .. import timefmt
 from ..db import operations as operations_db
 from ..runs import is_uuid
 from .run_service import RunError, checked_label, utc_now
@@ -27,7 +28,7 @@ class WantedOperation:
 
 def utc_day(iso: str) -> str:
     """The UTC day (YYYY-MM-DD) of an ISO 8601 time with a time zone."""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).date().isoformat()
+    return timefmt.parse(iso).astimezone(UTC).date().isoformat()
 
 
 def requested(payload: dict[str, Any], mode: str) -> WantedOperation | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
+from .. import timefmt
 from ..db import get_db
 from ..db import maintenance as maintenance_db
 from ..db import records as records_db
@@ -30,10 +31,7 @@ def _now() -> datetime:
 def _older_than(iso: str | None, limit: timedelta) -> bool:
     if not iso:
         return False
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return _now() - moment > limit
+    return _now() - timefmt.parse(iso) > limit
 
 
 def database_check() -> dict[str, Any]:

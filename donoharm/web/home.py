@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from .. import timefmt
 from ..db import get_db
 from ..db import integrity as integrity_db
 from ..db import review as review_db
@@ -48,7 +49,7 @@ def review_notices() -> dict:
 
 
 def _utc(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return timefmt.parse(iso)
 
 
 def follow_ups_due(now: datetime | None = None) -> list[dict[str, Any]]:

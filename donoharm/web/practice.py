@@ -27,7 +27,7 @@ def left_open(run: dict, now: datetime) -> bool:
     if run["status"] != "in_progress":
         return True
     try:
-        started = datetime.fromisoformat(run["created_at"].replace("Z", "+00:00"))
+        started = timefmt.parse(run["created_at"])
     except (AttributeError, ValueError):
         return True
     return now - started > LEFT_OPEN_AFTER

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint
 from flask_babel import gettext as _
 
+from .. import timefmt
 from ..protocols import Protocol
 from ..runs import RunState
 
@@ -79,7 +80,7 @@ def follow_up_notices(state: RunState, protocol: Protocol) -> list[dict[str, Any
     notices = []
     for follow_up in state.follow_ups():
         if follow_up["open"] and follow_up["due_at"]:
-            due = datetime.fromisoformat(follow_up["due_at"].replace("Z", "+00:00"))
+            due = timefmt.parse(follow_up["due_at"])
             notices.append({"phase": phases[follow_up["phase"]], "due_at": follow_up["due_at"],
                             "overdue": due < now, "open": follow_up["open"]})
     return notices
