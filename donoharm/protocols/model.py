@@ -10,14 +10,9 @@ from typing import Any
 KINDS = ("check", "yesno", "count", "time", "choice", "text")
 
 
-# One encoder for every canonical form: json.dumps with these arguments builds a new one at each call, which
-# was a fifth of sealing an event.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def canonical_json(data: Any) -> str:
     """Serialise data so that key order and whitespace never change the result."""
-    return _CANONICAL.encode(data)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha256_of(data: Any) -> str:

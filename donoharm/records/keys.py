@@ -3,6 +3,7 @@ once per worker and reloaded when rotated, with every root this instance trusts.
 records/signing.py."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,9 +50,20 @@ class SigningKey:
             return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
         raise ValueError("the signing key is neither RSA nor EC")
 
-    @property
+    @functools.cached_property  # every receipt carries it; a key's certificate never changes (rotation loads anew)
     def certificate_der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    @functools.cached_property  # worked out once per loaded key, not for every receipt
+    def intermediates_der(self) -> list[bytes]:
+        """The certificates between the signing certificate and a trusted root, DER-encoded."""
+        roots = {root.public_bytes(serialization.Encoding.DER) for root in trusted_roots(self)}
+        found: list[bytes] = []
+        for cert in getattr(self.signer, "cert_registry", None) or ():
+            der = cert.dump()
+            if der != self.certificate_der and der not in roots and der not in found:
+                found.append(der)
+        return found
 
     @property
     def root_fingerprint(self) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlite_utils import Database
@@ -26,13 +25,7 @@ MAX_BYTES = 64 * 1024  # a receipt is under 3 KB; an intermediate or two make it
 def intermediates(key: SigningKey) -> list[bytes]:
     """The certificates between the signing certificate and a trusted root (an organisation's PKCS#12 may
     hold some), so a receipt can be checked with the root alone."""
-    roots = {root.public_bytes(serialization.Encoding.DER) for root in trusted_roots(key)}
-    found: list[bytes] = []
-    for cert in getattr(key.signer, "cert_registry", None) or ():
-        der = cert.dump()
-        if der != key.certificate_der and der not in roots and der not in found:
-            found.append(der)
-    return found
+    return key.intermediates_der
 
 
 def issue_receipt(db: Database, run_id: str, head: str, key: SigningKey | None = None) -> dict[str, Any] | None:
