@@ -24,6 +24,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.live_client import ROOT, LiveClient, free_port, prepare
 
@@ -32,10 +33,10 @@ P99_LIMIT_MS = 250
 PROTOCOL = {"protocol_id": "immigration-separation", "protocol_version": "1.0.0"}
 
 
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int, workers: int, threads: int = 4) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4", "--worker-class", "gthread",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+         "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = LiveClient(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
@@ -111,8 +112,22 @@ class Phone:
         raise AssertionError("unreachable")
 
 
-def hold(phones: list[Phone], seconds: float, batch: int, interval: float) -> dict:
-    """Every phone sends a batch every `interval` seconds for `seconds`; the figures of that period."""
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and its workers), from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
+def hold(phones: list[Phone], seconds: float, batch: int, interval: float, server_pid: int | None = None) -> dict:
+    """Every phone sends a batch every `interval` seconds for `seconds`; the figures of that period, with the CPU
+    time the server and the phones used per request (what decides how many phones 2 cores can hold)."""
     latencies: list[float] = []
     errors: list[str] = []
     sent = [0]
@@ -144,18 +159,24 @@ def hold(phones: list[Phone], seconds: float, batch: int, interval: float) -> di
     threads = [threading.Thread(target=loop, args=(phone, interval * i / max(len(phones), 1)))
                for i, phone in enumerate(phones)]
     started = time.monotonic()
+    server_cpu, phones_cpu = tree_cpu_seconds(server_pid) if server_pid else 0.0, time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    server_cpu = tree_cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
+    phones_cpu = time.process_time() - phones_cpu
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     asked = len(phones) * seconds / interval if interval else 0
     return {"devices": len(phones), "seconds": round(elapsed, 1), "requests": len(latencies),
             "requests_per_s": round(len(latencies) / elapsed, 1), "events_per_s": round(sent[0] / elapsed, 1),
             "kept_pace": round(len(latencies) / asked, 3) if asked else 1.0,
             "p50_ms": round(quantiles[49] * 1000, 1), "p99_ms": round(quantiles[98] * 1000, 1),
-            "errors": len(errors), "first_error": errors[0] if errors else ""}
+            "errors": len(errors), "first_error": errors[0] if errors else "",
+            "server_cpu_ms": round(server_cpu * 1000 / max(len(latencies), 1), 2),
+            "phones_cpu_ms": round(phones_cpu * 1000 / max(len(latencies), 1), 2),
+            "cores_busy": round((server_cpu + phones_cpu) / elapsed, 2)}
 
 
 def holds(result: dict) -> bool:
@@ -164,14 +185,14 @@ def holds(result: dict) -> bool:
 
 
 def run_load(devices: int, seconds: float, batch: int, workers: int, interval: float,
-             ramp: list[int] | None = None, stage_seconds: float = 20) -> dict:
+             ramp: list[int] | None = None, stage_seconds: float = 20, threads: int = 4) -> dict:
     """Sign the phones in, hold `devices` of them for `seconds`, then ramp; return the figures."""
     most = max([devices, *(ramp or [])])
     with tempfile.TemporaryDirectory() as instance:
         env = {**os.environ, "DONOHARM_INSTANCE": instance, "DONOHARM_SECRET_KEY": "load-test-secret-key-" + "0" * 40}
         names = create_accounts(env, most)
         port = free_port()
-        server = start_gunicorn(env, port, workers)
+        server = start_gunicorn(env, port, workers, threads)
         try:
             with ThreadPoolExecutor(max_workers=8) as pool:
                 made = list(pool.map(lambda name: _phone_or_error(port, name), names))
@@ -180,11 +201,11 @@ def run_load(devices: int, seconds: float, batch: int, workers: int, interval: f
             # One unmeasured batch each first: every server worker's first signature loads the signing key.
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(lambda phone: phone.send(batch), phones))
-            result = hold(phones[:devices], seconds, batch, interval)
+            result = hold(phones[:devices], seconds, batch, interval, server.pid)
             result["errors"] += len([p for p in not_started if names.index(p.split()[0]) < devices])
             stages = []
             for level in ramp or []:  # up until the first level not held: that is the saturation point
-                stages.append(hold(phones[:level], stage_seconds, batch, interval))
+                stages.append(hold(phones[:level], stage_seconds, batch, interval, server.pid))
                 if not holds(stages[-1]):
                     break
         finally:
@@ -207,6 +228,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one phone's batches")
     parser.add_argument("--ramp", action="store_true",
                         help="then 50, 100, 150, … phones (at most twice --devices), 20 s each, until a level is "
@@ -214,20 +236,28 @@ def main() -> None:
     parser.add_argument("--stage-seconds", type=float, default=20)
     args = parser.parse_args()
     levels = list(range(50, 2 * args.devices + 1, 50)) if args.ramp else None
-    result = run_load(args.devices, args.seconds, args.batch, args.workers, args.interval, levels, args.stage_seconds)
-    print(f"Load test on {os.cpu_count()} cores, gunicorn {args.workers} workers x 4 threads, "
+    result = run_load(args.devices, args.seconds, args.batch, args.workers, args.interval, levels, args.stage_seconds,
+                      args.threads)
+    print(f"Load test on {os.cpu_count()} cores, gunicorn {args.workers} workers x {args.threads} threads, "
           f"{args.devices} phones, batches of {args.batch} events every {args.interval:g} s, {result['seconds']} s")
-    for key in ("requests", "requests_per_s", "events_per_s", "kept_pace", "p50_ms", "p99_ms", "errors"):
+    for key in ("requests", "requests_per_s", "events_per_s", "kept_pace", "p50_ms", "p99_ms", "errors",
+                "server_cpu_ms", "phones_cpu_ms", "cores_busy"):
         print(f"  {key:16} {result[key]}")
+    if result["requests"]:
+        ceiling = (os.cpu_count() or 1) * 1000 / (result["server_cpu_ms"] + result["phones_cpu_ms"])
+        print(f"  CPU ceiling: {ceiling:,.0f} requests/s with every core busy (server and phones together, "
+              f"{result['server_cpu_ms'] + result['phones_cpu_ms']:.2f} ms of CPU a request)")
     if result["first_error"] or result["not_started"]:
         print(f"  first error: {result['first_error'] or result['not_started'][0]}")
     verdict = "held" if holds(result) and not result["not_started"] else "NOT held"
     print(f"  {verdict}: target p99 under {P99_LIMIT_MS} ms, no error, every batch sent on time")
     if result["stages"]:
-        print(f"Ramp ({args.stage_seconds:g} s per level): phones, requests/s, p50 ms, p99 ms, errors, pace kept")
+        print(f"Ramp ({args.stage_seconds:g} s per level): phones, requests/s, p50 ms, p99 ms, errors, pace kept, "
+              "cores busy")
         for stage in result["stages"]:
             print(f"  {stage['devices']:5}  {stage['requests_per_s']:7}  {stage['p50_ms']:7}  {stage['p99_ms']:8}  "
-                  f"{stage['errors']:4}  {stage['kept_pace']:.2f}{'' if holds(stage) else '  <- not held'}")
+                  f"{stage['errors']:4}  {stage['kept_pace']:.2f}  {stage['cores_busy']:.2f}"
+                  f"{'' if holds(stage) else '  <- not held'}")
         saturation = result["saturation"]
         print(f"  saturation: {saturation} phones" if saturation else
               f"  no saturation up to {result['stages'][-1]['devices']} phones")
