@@ -48,14 +48,17 @@ def text_problem(value: str, multiline: bool = False) -> str | None:
     return f"it contains {_describe(match.group())} at position {match.start() + 1}; it may hold {allowed}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def first_invalid_unicode(data: Any, path: str = "") -> str | None:
     """The path of the first string (key or value) in parsed JSON that is not valid Unicode, or None."""
     if isinstance(data, str):
-        return path or "body" if re.search("[\ud800-\udfff]", data) else None
+        return path or "body" if _SURROGATE.search(data) else None
     if isinstance(data, dict):
         for key, value in data.items():
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and re.search("[\ud800-\udfff]", key):
+            if isinstance(key, str) and _SURROGATE.search(key):
                 return path or "body"
             found = first_invalid_unicode(value, where)
             if found:
