@@ -215,6 +215,29 @@ def run_load(devices: int, seconds: float, batch: int, workers: int, interval: f
     return {**result, "not_started": not_started, "stages": stages, "saturation": saturated}
 
 
+def one_at_a_time(requests: int, batch: int) -> dict:
+    """The server's CPU time per request with nothing else queued: one phone, one worker of one thread, one batch
+    after another (the least a request costs here, with no contention)."""
+    with tempfile.TemporaryDirectory() as instance:
+        env = {**os.environ, "DONOHARM_INSTANCE": instance, "DONOHARM_SECRET_KEY": "load-test-secret-key-" + "0" * 40}
+        names = create_accounts(env, 1)
+        server = start_gunicorn(env, port := free_port(), 1, 1)
+        try:
+            phone = Phone(port, names[0])
+            for _ in range(50):  # the first signature loads the key; warm up
+                phone.send(batch)
+            server_cpu, started = tree_cpu_seconds(server.pid), time.perf_counter()
+            for _ in range(requests):
+                phone.send(batch)
+            elapsed = time.perf_counter() - started
+            server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return {"requests": requests, "server_cpu_ms": round(server_cpu * 1000 / requests, 2),
+            "wall_ms": round(elapsed * 1000 / requests, 2)}
+
+
 def _phone_or_error(port: int, name: str) -> Phone | str:
     try:
         return Phone(port, name)
@@ -234,7 +257,15 @@ def main() -> None:
                         help="then 50, 100, 150, … phones (at most twice --devices), 20 s each, until a level is "
                              "not held: the saturation point")
     parser.add_argument("--stage-seconds", type=float, default=20)
+    parser.add_argument("--one-at-a-time", type=int, metavar="N",
+                        help="instead: N batches from one phone to one single-threaded worker; the server's CPU per "
+                             "request without contention")
     args = parser.parse_args()
+    if args.one_at_a_time:
+        alone = one_at_a_time(args.one_at_a_time, args.batch)
+        print(f"One phone, one worker: {alone['requests']} batches of {args.batch} events, server CPU "
+              f"{alone['server_cpu_ms']} ms a request, {alone['wall_ms']} ms wall a request")
+        return
     levels = list(range(50, 2 * args.devices + 1, 50)) if args.ramp else None
     result = run_load(args.devices, args.seconds, args.batch, args.workers, args.interval, levels, args.stage_seconds,
                       args.threads)
