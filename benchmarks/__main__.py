@@ -1,4 +1,5 @@
-"""`make bench`: one table of medians (events, start time, run screen bytes, records, review pages at scale)."""
+"""`make bench`: one table of medians (events, submitting, start time, run screen bytes, records, review pages at
+scale)."""
 from __future__ import annotations
 
 import gzip
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-from benchmarks import bench_events, seed
+from benchmarks import bench_events, bench_submit, seed
 from donoharm import create_app
 
 REPEATS = 5
@@ -149,6 +150,7 @@ def main() -> None:
     print(f"Do No Harm benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores ({cpu}), "
           f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; medians of {REPEATS} runs")
     rows = bench_events.run()
+    rows.extend(bench_submit.rows())
     rows.extend(run_screen_rows())
     rows.append(("record render + sign (60 steps, 200 events)", record_render_sign()))
     rows.extend(pages_at_scale())

@@ -20,6 +20,9 @@ def test_the_setup_link_is_printed_by_flask_run_and_gunicorn_only():
 
     assert _serving(["/x/.venv/bin/flask", "--app", "app", "run", "--port", "5000"])
     assert _serving(["/x/.venv/bin/gunicorn", "app:app"])
+    # python -m gunicorn: the record worker thread must start there too, or records wait for a download
+    assert _serving(["/x/.venv/lib/python3.11/site-packages/gunicorn/__main__.py", "--workers", "2", "app:app"])
+    assert not _serving(["/x/.venv/lib/python3.11/site-packages/flask/__main__.py", "--app", "app", "db", "migrate"])
     assert not _serving(["/x/.venv/bin/flask", "--app", "app", "runs", "purge-practice"])
     assert not _serving(["/x/.venv/bin/flask", "--app", "app", "users", "create", "run"])
 

@@ -34,6 +34,8 @@ def serving(argv: list[str] | None = None) -> bool:
     argv = sys.argv if argv is None else argv
     if any("gunicorn" in os.path.basename(arg) for arg in argv[:2]):
         return True
+    if argv and os.path.basename(os.path.dirname(argv[0])) == "gunicorn":  # python -m gunicorn: …/gunicorn/__main__.py
+        return True
     # The flask command is the first word that is neither an option nor an option's value.
     words = iter(argv[1:])
     for word in words:
