@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,43 +36,46 @@ def _event(kind: str, note: str | None = None, value=None) -> dict:
             "at": datetime.now(UTC).isoformat()}
 
 
-def _post(phone: Phone, events: list[dict]) -> float:
-    """Send one batch on the phone's kept-alive connection; the seconds it took. Anything but 200 stops here."""
-    started = time.perf_counter()
-    for attempt in (1, 2):  # a kept-alive connection the server closed while the phone was idle is opened again
+def _request(phone: Phone, method: str, path: str, body: dict) -> tuple[int, bytes]:
+    """One request on the phone's kept-alive connection, opened again once if the server closed it while the
+    phone was idle (a batch the server had already stored is acknowledged as a replay)."""
+    for attempt in (1, 2):
         phone.connection = phone.connection or http.client.HTTPConnection("127.0.0.1", phone.port, timeout=60)
         try:
-            phone.connection.request("POST", f"/api/v1/runs/{phone.run_id}/events", json.dumps({"events": events}),
-                                     phone.headers)
+            phone.connection.request(method, path, json.dumps(body), phone.headers)
             response = phone.connection.getresponse()
-            body = response.read()
-            break
+            return response.status, response.read()
         except (http.client.HTTPException, OSError):
             phone.connection.close()
             phone.connection = None
             if attempt == 2:
                 raise
-    if response.status != 200:
-        raise RuntimeError(f"batch refused: {response.status} {body[:300]!r}")
+    raise AssertionError("unreachable")
+
+
+def _post(phone: Phone, events: list[dict]) -> float:
+    """Send one batch; the seconds it took. Anything but 200 stops here."""
+    started = time.perf_counter()
+    status, body = _request(phone, "POST", f"/api/v1/runs/{phone.run_id}/events", {"events": events})
+    if status != 200:
+        raise RuntimeError(f"batch refused: {status} {body[:300]!r}")
     return time.perf_counter() - started
 
 
 def _issued(database: str, run_id: str) -> bool:
     """Whether the run has a record yet, read from the database file (asking the server, whose answer folds all
     5,000 events, would load the very worker being measured)."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         return conn.execute("SELECT 1 FROM records WHERE run_id = ?", [run_id]).fetchone() is not None
 
 
 def _new_run(phone: Phone) -> None:
     """Give the phone a fresh run (the Phone made one at sign-in; each repeat needs its own)."""
     phone.run_id = str(uuid.uuid4())
-    phone.connection.request("PUT", f"/api/v1/runs/{phone.run_id}", json.dumps(
-        {"protocol_id": PROTOCOL[0], "protocol_version": PROTOCOL[1], "label": "OP-BENCH-SUBMIT-001"}), phone.headers)
-    response = phone.connection.getresponse()
-    body = response.read()
-    if response.status not in (200, 201):
-        raise RuntimeError(f"could not start a run: {response.status} {body[:300]!r}")
+    status, body = _request(phone, "PUT", f"/api/v1/runs/{phone.run_id}", {
+        "protocol_id": PROTOCOL[0], "protocol_version": PROTOCOL[1], "label": "OP-BENCH-SUBMIT-001"})
+    if status not in (200, 201):
+        raise RuntimeError(f"could not start a run: {status} {body[:300]!r}")
 
 
 def one_submit(submitter: Phone, other: Phone, answers: list[dict], events: int, database: str) -> dict:
