@@ -10,7 +10,6 @@ Usage: python -m benchmarks.bench_submit [--events 5000] [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import sqlite3
@@ -36,27 +35,10 @@ def _event(kind: str, note: str | None = None, value=None) -> dict:
             "at": datetime.now(UTC).isoformat()}
 
 
-def _request(phone: Phone, method: str, path: str, body: dict) -> tuple[int, bytes]:
-    """One request on the phone's kept-alive connection, opened again once if the server closed it while the
-    phone was idle (a batch the server had already stored is acknowledged as a replay)."""
-    for attempt in (1, 2):
-        phone.connection = phone.connection or http.client.HTTPConnection("127.0.0.1", phone.port, timeout=60)
-        try:
-            phone.connection.request(method, path, json.dumps(body), phone.headers)
-            response = phone.connection.getresponse()
-            return response.status, response.read()
-        except (http.client.HTTPException, OSError):
-            phone.connection.close()
-            phone.connection = None
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 def _post(phone: Phone, events: list[dict]) -> float:
     """Send one batch; the seconds it took. Anything but 200 stops here."""
     started = time.perf_counter()
-    status, body = _request(phone, "POST", f"/api/v1/runs/{phone.run_id}/events", {"events": events})
+    status, body = phone.request("POST", f"/api/v1/runs/{phone.run_id}/events", json.dumps({"events": events}))
     if status != 200:
         raise RuntimeError(f"batch refused: {status} {body[:300]!r}")
     return time.perf_counter() - started
@@ -72,8 +54,8 @@ def _issued(database: str, run_id: str) -> bool:
 def _new_run(phone: Phone) -> None:
     """Give the phone a fresh run (the Phone made one at sign-in; each repeat needs its own)."""
     phone.run_id = str(uuid.uuid4())
-    status, body = _request(phone, "PUT", f"/api/v1/runs/{phone.run_id}", {
-        "protocol_id": PROTOCOL[0], "protocol_version": PROTOCOL[1], "label": "OP-BENCH-SUBMIT-001"})
+    status, body = phone.request("PUT", f"/api/v1/runs/{phone.run_id}", json.dumps({
+        "protocol_id": PROTOCOL[0], "protocol_version": PROTOCOL[1], "label": "OP-BENCH-SUBMIT-001"}))
     if status not in (200, 201):
         raise RuntimeError(f"could not start a run: {status} {body[:300]!r}")
 

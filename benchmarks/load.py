@@ -97,13 +97,18 @@ class Phone:
         body = json.dumps({"events": [{"id": str(uuid.uuid4()), "type": "note", "note": f"Load note {self.sent + k}",
                                        "at": datetime.now(UTC).isoformat()} for k in range(batch)]})
         self.sent += batch
+        status, reply = self.request("POST", f"/api/v1/runs/{self.run_id}/events", body)
+        return status, json.loads(reply or b"{}")
+
+    def request(self, method: str, path: str, body: str) -> tuple[int, bytes]:
+        """One request on the phone's kept-alive connection: its status and body."""
         for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile is opened again, once
             if self.connection is None:
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
-                self.connection.request("POST", f"/api/v1/runs/{self.run_id}/events", body, self.headers)
+                self.connection.request(method, path, body, self.headers)
                 response = self.connection.getresponse()
-                return response.status, json.loads(response.read() or b"{}")
+                return response.status, response.read()
             except (http.client.HTTPException, OSError):
                 self.connection.close()
                 self.connection = None
